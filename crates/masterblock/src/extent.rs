@@ -21,8 +21,9 @@ pub const EXTENT_FORMAT_VERSION: u16 = 1;
 pub const BI_AREA: AreaNo = AreaNo(3);
 /// Lowest area number of a data area (the schema area).
 pub const FIRST_DATA_AREA: AreaNo = AreaNo(6);
-/// Lowest area number an AI extent's area can have (after at least the schema area).
-pub const FIRST_AI_AREA: AreaNo = AreaNo(7);
+/// Area number of AI extent 1; AI extent N is area `FIRST_AI_AREA + N - 1`, and data areas stay
+/// below it (see docs/formats/catalogue.md).
+pub const FIRST_AI_AREA: AreaNo = AreaNo(1000);
 
 const CHECKSUM_OFFSET: usize = 60;
 const WHAT: &str = "extent header";
@@ -247,7 +248,7 @@ impl ParsedExtentHeader {
         let area = AreaNo(raw.area_number.get());
         let area_ok = match kind {
             ExtentKind::Bi => area == BI_AREA,
-            ExtentKind::Data => area >= FIRST_DATA_AREA,
+            ExtentKind::Data => area >= FIRST_DATA_AREA && area < FIRST_AI_AREA,
             ExtentKind::Ai => area >= FIRST_AI_AREA,
         };
         if !area_ok {

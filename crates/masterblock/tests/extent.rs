@@ -55,10 +55,10 @@ fn any_header() -> impl Strategy<Value = ExtentHeader> {
                 fixed: size.is_some(),
                 block_size,
                 db_id: DbId(id),
-                area: if kind == ExtentKind::Bi {
-                    AreaNo(3)
-                } else {
-                    AreaNo(area)
+                area: match kind {
+                    ExtentKind::Bi => AreaNo(3),
+                    ExtentKind::Data => AreaNo(6 + area % 994),
+                    ExtentKind::Ai => AreaNo(1000 + area % 1_000_000),
                 },
                 extent_number,
                 size_kib: size.unwrap_or(0),
