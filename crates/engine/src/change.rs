@@ -1,0 +1,167 @@
+//! The one path by which a block body changes: take the body before, run the change, diff it
+//! into ranges, log one BlockChange note, advance the block's update counter, and remember the
+//! undo bytes for rollback.
+//!
+//! Invariants: the note is appended while the frame is latched exclusively, so a block's notes
+//! are in the log in counter order; a body that did not change writes no note; the first note of
+//! a block in each checkpoint epoch covers the whole body (a full image), so crash recovery can
+//! rebuild a block that a crash tore while it was being written.
+
+use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId};
+
+use crate::block::{self, HEADER_BYTES};
+use crate::db::Shared;
+use crate::error::Result;
+use crate::log::Change;
+use crate::pool::Fetch;
+
+/// Reusable buffers for changes (no allocation per change beyond the range list).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    before: Vec<u8>,
+    ranges: Vec<(u16, u16)>,
+}
+
+/// One logged change of a transaction, for rollback.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChangeRec {
+    pub seq: NoteSeq,
+    pub area: AreaNo,
+    pub block: BlockNo,
+    /// Span of this change's undo ranges in the undo arena.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The undo information of a transaction: its changes in order, with their old bytes stored
+/// as `(u16 offset, u16 len, bytes)` in one arena.
+#[derive(Default)]
+pub(crate) struct UndoLog {
+    pub changes: Vec<ChangeRec>,
+    pub arena: Vec<u8>,
+}
+
+impl UndoLog {
+    /// Forgets changes from index `mark` on.
+    pub(crate) fn truncate(&mut self, mark: usize) {
+        if let Some(rec) = self.changes.get(mark) {
+            self.arena.truncate(rec.start);
+        }
+        self.changes.truncate(mark);
+    }
+}
+
+/// Applies undo ranges stored in `arena[start..end]` to `body`.
+pub(crate) fn apply_undo(arena: &[u8], body: &mut [u8]) {
+    let mut at = 0;
+    while at < arena.len() {
+        let off = u16::from_le_bytes([arena[at], arena[at + 1]]) as usize;
+        let len = u16::from_le_bytes([arena[at + 2], arena[at + 3]]) as usize;
+        at += 4;
+        body[off..off + len].copy_from_slice(&arena[at..at + len]);
+        at += len;
+    }
+}
+
+/// Who a change is for.
+#[derive(Clone, Copy)]
+pub(crate) struct ChangeCtx {
+    pub txn: TxnId,
+    pub compensation: bool,
+    pub aux: u64,
+}
+
+impl ChangeCtx {
+    /// A system change (never undone).
+    pub(crate) fn system() -> ChangeCtx {
+        ChangeCtx {
+            txn: TxnId(0),
+            compensation: false,
+            aux: 0,
+        }
+    }
+}
+
+/// Changes the body of `(area, block)` with `f`, logging the difference. With `undo`, the old
+/// bytes are recorded for rollback.
+pub(crate) fn change<R>(
+    db: &Shared,
+    scratch: &mut Scratch,
+    ctx: ChangeCtx,
+    undo: Option<&mut UndoLog>,
+    area: AreaNo,
+    block: BlockNo,
+    f: impl FnOnce(&mut [u8]) -> R,
+) -> Result<R> {
+    db.writable()?;
+    let _gate = db.change_gate.read();
+    let pinned = db
+        .pool
+        .pin(area, block, &db.files, &db.log, Fetch::Verified)?;
+    let mut data = pinned.write();
+    let body_len = data.buf.len() - HEADER_BYTES;
+    scratch.before.clear();
+    scratch.before.extend_from_slice(&data.buf[HEADER_BYTES..]);
+    let result = f(&mut data.buf[HEADER_BYTES..]);
+    block::diff(
+        &scratch.before,
+        &data.buf[HEADER_BYTES..],
+        &mut scratch.ranges,
+    );
+    if scratch.ranges.is_empty() {
+        return Ok(result);
+    }
+    let epoch = db.pool.epoch();
+    if data.fpi_epoch != epoch {
+        scratch.ranges.clear();
+        scratch
+            .ranges
+            .push((0, u16::try_from(body_len).expect("body < 64 KiB")));
+        data.fpi_epoch = epoch;
+    }
+    let body = &data.buf[HEADER_BYTES..];
+    let ranges: Vec<(u16, &[u8], &[u8])> = scratch
+        .ranges
+        .iter()
+        .map(|&(off, len)| {
+            let (s, e) = (off as usize, off as usize + len as usize);
+            (off, &body[s..e], &scratch.before[s..e])
+        })
+        .collect();
+    let prior = block::counter(&data.buf);
+    let seq = db.log.append_change(&Change {
+        area,
+        block,
+        prior,
+        txn: ctx.txn,
+        compensation: ctx.compensation,
+        aux: ctx.aux,
+        ranges: &ranges,
+    });
+    if let Some(undo) = undo {
+        let start = undo.arena.len();
+        for &(off, len) in &scratch.ranges {
+            undo.arena.extend_from_slice(&off.to_le_bytes());
+            undo.arena.extend_from_slice(&len.to_le_bytes());
+            undo.arena
+                .extend_from_slice(&scratch.before[off as usize..off as usize + len as usize]);
+        }
+        undo.changes.push(ChangeRec {
+            seq,
+            area,
+            block,
+            start,
+            end: undo.arena.len(),
+        });
+    }
+    drop(ranges);
+    block::set_counter(&mut data.buf, prior + 1);
+    data.dirty = true;
+    data.last_seq = seq.0;
+    drop(data);
+    drop(pinned);
+    if db.log.buffer_full() {
+        db.log.flush_to(seq)?;
+    }
+    Ok(result)
+}

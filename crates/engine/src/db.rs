@@ -1,0 +1,390 @@
+//! [`Database`]: opening (identity checks, crash recovery), beginning transactions (with the
+//! automatic checkpoint hold), checkpoints and closing.
+//!
+//! Invariants: a database is open at most once at a time (the `.lk` lock); opening for update
+//! writes the master block once (state Open, new open stamp) and closing checkpoints, resets
+//! the BI and writes state Clean; a read-only open writes nothing to the database.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use masterblock::{AreaNo, DbState, MasterBlock, MasterBlockFile, TxnId};
+use parking_lot::{Condvar, Mutex, RwLock};
+use storage::StorageRef;
+use structure::Catalogue;
+
+use crate::bi::BiFile;
+use crate::error::{Error, Result};
+use crate::extent::DataFiles;
+use crate::lockfile::LockFile;
+use crate::locks::LockManager;
+use crate::log::{BiSink, LogManager};
+use crate::path::DbPath;
+use crate::pool::Pool;
+use crate::tables::TableInfo;
+use crate::txn::Txn;
+
+/// How to open a database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessMode {
+    /// Reads and changes.
+    ReadWrite,
+    /// Reads only; nothing is written to the database.
+    ReadOnly,
+}
+
+/// Options of [`Database::open`].
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// Read-write or read-only.
+    pub access: AccessMode,
+    /// Buffer pool size in blocks (`-B`); at least 16 are used.
+    pub buffers: usize,
+    /// Bytes of notes in the BI after which a checkpoint (with BI reset) is attempted.
+    pub bi_checkpoint_bytes: u64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            access: AccessMode::ReadWrite,
+            buffers: 4096,
+            bi_checkpoint_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Engine counters since open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Transactions rolled back.
+    pub rollbacks: u64,
+    /// Notes appended to the log.
+    pub notes: u64,
+    /// Bytes of notes appended.
+    pub log_bytes: u64,
+    /// Log write-and-sync rounds (group commits).
+    pub log_syncs: u64,
+    /// Data blocks written to extents.
+    pub blocks_written: u64,
+    /// Checkpoints taken.
+    pub checkpoints: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub commits: AtomicU64,
+    pub rollbacks: AtomicU64,
+    pub checkpoints: AtomicU64,
+}
+
+/// Transactions in progress and the hold used by the automatic checkpoint.
+pub(crate) struct Gate {
+    pub active: usize,
+    pub holding: bool,
+    pub next_txn: u64,
+}
+
+/// Everything an open database shares between threads.
+pub(crate) struct Shared {
+    pub storage: StorageRef,
+    pub path: DbPath,
+    pub block_size: u32,
+    pub read_only: bool,
+    pub catalogue: Catalogue,
+    pub master: Mutex<MasterBlockFile>,
+    pub files: DataFiles,
+    pub bi: Mutex<Option<BiFile>>,
+    pub bi_sink: Option<std::sync::Arc<BiSink>>,
+    pub log: LogManager,
+    pub pool: Pool,
+    pub locks: LockManager,
+    /// Held shared by every block change, exclusively by a checkpoint.
+    pub change_gate: RwLock<()>,
+    pub gate: Mutex<Gate>,
+    pub gate_cv: Condvar,
+    alloc_locks: Vec<(AreaNo, Mutex<()>)>,
+    pub stats: Counters,
+    pub bi_checkpoint_bytes: u64,
+    pub retry_checkpoint_at: Mutex<Option<Instant>>,
+    pub closed: AtomicBool,
+    pub lock_file: Mutex<Option<LockFile>>,
+    /// What crash recovery did at open, if it ran.
+    pub recovery: Mutex<Option<crate::recovery::RecoveryReport>>,
+}
+
+impl Shared {
+    /// `Err(ReadOnly)` on a read-only open.
+    pub(crate) fn writable(&self) -> Result<()> {
+        if self.read_only {
+            Err(Error::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Bytes of a block body.
+    pub(crate) fn body_len(&self) -> usize {
+        self.block_size as usize - crate::block::HEADER_BYTES
+    }
+
+    /// The allocation mutex of a data area.
+    pub(crate) fn alloc_lock(&self, area: AreaNo) -> &Mutex<()> {
+        &self
+            .alloc_locks
+            .iter()
+            .find(|(a, _)| *a == area)
+            .expect("allocation only in data areas")
+            .1
+    }
+
+    /// A transaction ended: leave the active set.
+    pub(crate) fn end_txn(&self) {
+        let mut gate = self.gate.lock();
+        gate.active -= 1;
+        drop(gate);
+        self.gate_cv.notify_all();
+    }
+
+    pub(crate) fn log_event(&self, source: &str, text: &str, number: Option<u32>) {
+        crate::eventlog::log_event_in(self.storage.as_ref(), &self.path, source, text, number);
+    }
+}
+
+/// Parts assembled by `open` before the database exists.
+pub(crate) struct Parts {
+    pub storage: StorageRef,
+    pub path: DbPath,
+    pub read_only: bool,
+    pub catalogue: Catalogue,
+    pub master: MasterBlockFile,
+    pub files: DataFiles,
+    pub bi: Option<BiFile>,
+    pub bi_sink: Option<std::sync::Arc<BiSink>>,
+    pub log: LogManager,
+    pub opts: OpenOptions,
+    pub next_txn: u64,
+    pub lock_file: LockFile,
+}
+
+impl Shared {
+    pub(crate) fn assemble(p: Parts) -> Shared {
+        let block_size = p.master.get().block_size;
+        let alloc_locks = p
+            .catalogue
+            .data_areas()
+            .map(|a| (a.number, Mutex::new(())))
+            .collect();
+        Shared {
+            storage: p.storage,
+            path: p.path,
+            block_size,
+            read_only: p.read_only,
+            catalogue: p.catalogue,
+            master: Mutex::new(p.master),
+            files: p.files,
+            bi: Mutex::new(p.bi),
+            bi_sink: p.bi_sink,
+            log: p.log,
+            pool: Pool::new(p.opts.buffers.max(16), block_size),
+            locks: LockManager::default(),
+            change_gate: RwLock::new(()),
+            gate: Mutex::new(Gate {
+                active: 0,
+                holding: false,
+                next_txn: p.next_txn,
+            }),
+            gate_cv: Condvar::new(),
+            alloc_locks,
+            stats: Counters::default(),
+            bi_checkpoint_bytes: p.opts.bi_checkpoint_bytes,
+            retry_checkpoint_at: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            lock_file: Mutex::new(Some(p.lock_file)),
+            recovery: Mutex::new(None),
+        }
+    }
+
+    /// Starts a transaction, first taking an automatic checkpoint if the BI is large.
+    pub(crate) fn begin_id(&self) -> Result<TxnId> {
+        self.maybe_checkpoint();
+        let mut gate = self.gate.lock();
+        while gate.holding {
+            self.gate_cv.wait(&mut gate);
+        }
+        let id = TxnId(gate.next_txn);
+        gate.next_txn += 1;
+        gate.active += 1;
+        Ok(id)
+    }
+
+    /// Holds new transactions, waits up to 2 s for the active ones to end, and checkpoints
+    /// with a BI reset if they did; otherwise tries again a second later.
+    fn maybe_checkpoint(&self) {
+        if self.read_only || self.log.bytes_in_generation() < self.bi_checkpoint_bytes {
+            return;
+        }
+        {
+            let retry = self.retry_checkpoint_at.lock();
+            if retry.is_some_and(|at| Instant::now() < at) {
+                return;
+            }
+        }
+        let mut gate = self.gate.lock();
+        if gate.holding {
+            return;
+        }
+        gate.holding = true;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while gate.active > 0 {
+            if self.gate_cv.wait_until(&mut gate, deadline).timed_out() {
+                break;
+            }
+        }
+        let idle = gate.active == 0;
+        drop(gate);
+        if idle {
+            // A failure poisons the log; the next commit reports it.
+            let _ = crate::checkpoint::checkpoint(self, false);
+            *self.retry_checkpoint_at.lock() = None;
+        } else {
+            *self.retry_checkpoint_at.lock() = Some(Instant::now() + Duration::from_secs(1));
+        }
+        self.gate.lock().holding = false;
+        self.gate_cv.notify_all();
+    }
+
+    /// Checkpoints, marks the database clean and releases the lock (once).
+    pub(crate) fn shutdown(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let outcome = if self.read_only {
+            Ok(())
+        } else if let Some(reason) = self.log.failure() {
+            self.pool.discard_all();
+            Err(Error::LogFailed { reason })
+        } else {
+            let r = crate::checkpoint::checkpoint(self, true).map(|_| ());
+            if r.is_ok() {
+                self.log_event("engine", "database closed", None);
+            }
+            r
+        };
+        self.lock_file.lock().take();
+        outcome
+    }
+}
+
+/// An open database. `Send + Sync`: share it by reference between threads.
+pub struct Database {
+    pub(crate) shared: Shared,
+}
+
+impl Database {
+    /// Opens the database at `db` (crash recovery first when opened for update).
+    pub fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Result<Database> {
+        crate::open::open(storage, db, opts).map(|shared| Database { shared })
+    }
+
+    /// Starts a transaction.
+    pub fn begin(&self) -> Result<Txn<'_>> {
+        let id = self.shared.begin_id()?;
+        Ok(Txn::new(&self.shared, id))
+    }
+
+    /// Creates a table in its own transaction.
+    pub fn create_table(&self, name: &str, area: Option<AreaNo>) -> Result<()> {
+        let mut txn = self.begin()?;
+        txn.create_table(name, area)?;
+        txn.commit()
+    }
+
+    /// Every table, sorted by name.
+    pub fn tables(&self) -> Result<Vec<TableInfo>> {
+        let mut txn = self.begin()?;
+        let list = txn.list_tables()?;
+        txn.commit()?;
+        Ok(list)
+    }
+
+    /// The master block as last written.
+    pub fn master(&self) -> MasterBlock {
+        *self.shared.master.lock().get()
+    }
+
+    /// The catalogue of areas and extents.
+    pub fn catalogue(&self) -> Catalogue {
+        self.shared.catalogue.clone()
+    }
+
+    /// The block size in bytes.
+    pub fn block_size(&self) -> u32 {
+        self.shared.block_size
+    }
+
+    /// Flushes the log and every dirty block, syncs, and records the counters in the master
+    /// block; resets the BI when no transaction is active.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.shared.writable()?;
+        crate::checkpoint::checkpoint(&self.shared, false).map(|_| ())
+    }
+
+    /// Checkpoints, resets the BI, marks the database clean and releases it.
+    pub fn close(self) -> Result<()> {
+        self.shared.shutdown()
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> EngineStats {
+        let s = &self.shared;
+        let log = s.log.counters();
+        EngineStats {
+            commits: s.stats.commits.load(Ordering::Relaxed),
+            rollbacks: s.stats.rollbacks.load(Ordering::Relaxed),
+            notes: log.notes,
+            log_bytes: log.bytes,
+            log_syncs: log.syncs,
+            blocks_written: s.pool.blocks_written(),
+            checkpoints: s.stats.checkpoints.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Appends a line to the database's event log (`.lg`).
+    pub fn log_event(&self, source: &str, text: &str, number: Option<u32>) {
+        self.shared.log_event(source, text, number);
+    }
+
+    /// The database's location.
+    pub fn path(&self) -> &DbPath {
+        &self.shared.path
+    }
+
+    /// Checks the structure of every table's B+tree and of the table catalogue.
+    pub fn check(&self) -> Result<()> {
+        crate::open::check_trees(&self.shared)
+    }
+}
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Database>();
+};
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = self.shared.shutdown();
+    }
+}
+
+/// The state name for messages.
+pub(crate) fn state_name(state: DbState) -> &'static str {
+    match state {
+        DbState::Clean => "clean",
+        DbState::Open => "open or crashed",
+        DbState::RollForwardInProgress => "roll forward in progress",
+        DbState::RolledForwardInFlight => "rolled forward with transactions in flight",
+    }
+}

@@ -1,0 +1,348 @@
+//! The one error type of the engine. Every variant has a message number in 90500-90699 (or the
+//! OpenEdge-style number 1028 for a counter mismatch), returned by [`Error::msg_number`] and
+//! listed in [`MESSAGES`]; wrapped errors of lower crates return their own number. The Display
+//! text never includes the number.
+
+use std::io;
+use std::path::PathBuf;
+
+use masterblock::{AreaNo, BlockNo, DbId, TxnId};
+
+/// Every way an engine operation can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database argument cannot name a database.
+    #[error("`{word}` does not name a database: {reason}")]
+    InvalidDbName {
+        /// The argument as given.
+        word: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another process (or another open in this process) holds the database's lock file.
+    #[error(
+        "the database is in use by process {pid} (lock file {path}); wait for it to close, or shut it down"
+    )]
+    InUse {
+        /// The lock file.
+        path: PathBuf,
+        /// The process holding it, 0 if unknown.
+        pid: u32,
+    },
+    /// The control area was written at another path: the files were copied or moved.
+    #[error(
+        "the database was copied or moved: its control area records {recorded} but is at {actual}; run `prostrct repair` on it before using it"
+    )]
+    CopiedDatabase {
+        /// The path the catalogue records.
+        recorded: PathBuf,
+        /// The path the control area actually has.
+        actual: PathBuf,
+    },
+    /// A note cannot be applied: the block is behind it (missing changes).
+    #[error(
+        "block {block} of area {area} has update counter {block_counter} but the next note expects {note_counter}; the block is missing changes and nothing more was applied"
+    )]
+    CounterMismatch {
+        /// The area.
+        area: AreaNo,
+        /// The block.
+        block: BlockNo,
+        /// The block's update counter.
+        block_counter: u64,
+        /// The note's prior counter.
+        note_counter: u64,
+    },
+    /// No table of this name.
+    #[error("there is no table `{name}`")]
+    NoSuchTable {
+        /// The table name.
+        name: String,
+    },
+    /// A table of this name exists already.
+    #[error("table `{name}` exists already")]
+    TableExists {
+        /// The table name.
+        name: String,
+    },
+    /// A table name outside `[A-Za-z_][A-Za-z0-9_-]*`.
+    #[error(
+        "`{name}` is not a valid table name: start with a letter or `_`, then letters, digits, `_` or `-`"
+    )]
+    InvalidTableName {
+        /// The name as given.
+        name: String,
+    },
+    /// An area number that is not a data area of this database.
+    #[error("area {area} is not a data area of this database; `prostrct list` shows its areas")]
+    NoSuchArea {
+        /// The area number given.
+        area: AreaNo,
+    },
+    /// Insert of a key that exists.
+    #[error("table `{table}` already has a record with key `{key}`")]
+    DuplicateKey {
+        /// The table.
+        table: String,
+        /// The key.
+        key: String,
+    },
+    /// Update or delete of a key that does not exist.
+    #[error("table `{table}` has no record with key `{key}`")]
+    RecordNotFound {
+        /// The table.
+        table: String,
+        /// The key.
+        key: String,
+    },
+    /// A key that is empty or holds a TAB or newline.
+    #[error("key {key:?} is not valid: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A key longer than a block of this size can hold.
+    #[error("a key of {len} bytes is too long; the longest key is {max} bytes")]
+    KeyTooLong {
+        /// The key's length in bytes.
+        len: usize,
+        /// The longest allowed key, in bytes.
+        max: usize,
+    },
+    /// A record (key and value) too large for the block size.
+    #[error(
+        "a record of {len} bytes is too large for block size {block_size}; the largest is {max} bytes"
+    )]
+    RecordTooLarge {
+        /// Key plus value length in bytes.
+        len: usize,
+        /// The largest record, in bytes.
+        max: usize,
+        /// The database block size in bytes.
+        block_size: u32,
+    },
+    /// The transaction was chosen to break a deadlock and has been rolled back.
+    #[error("transaction {txn} would wait for itself (deadlock) and was rolled back; retry it")]
+    Deadlock {
+        /// The transaction that was rolled back.
+        txn: TxnId,
+    },
+    /// The transaction was rolled back earlier (deadlock or failure) and can only end.
+    #[error("transaction {txn} was already rolled back; end it and start a new one")]
+    TxnAborted {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// A change was attempted on a database opened read-only.
+    #[error("the database is open read-only; open it for update to change it")]
+    ReadOnly,
+    /// An extent file named by the catalogue does not exist.
+    #[error(
+        "extent file {path} is missing; restore it, or run `prostrct repair` if the files moved"
+    )]
+    ExtentMissing {
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// An extent file whose header names another database, area, extent or block size.
+    #[error(
+        "extent file {path} does not belong here ({reason}); put the right file back or run `prostrct repair`"
+    )]
+    ForeignExtent {
+        /// The file.
+        path: PathBuf,
+        /// The database id expected.
+        expected_db: DbId,
+        /// What differs.
+        reason: String,
+    },
+    /// A file is in the way of an extent that is being created.
+    #[error("{path} exists and is not a leftover extent of this database; move it away and retry")]
+    ExtentExists {
+        /// The file in the way.
+        path: PathBuf,
+    },
+    /// The database was not closed cleanly and cannot be opened read-only.
+    #[error(
+        "the database {path} was not closed cleanly (state {state}); run `proutil {path_stem} -C truncate bi` to recover it first"
+    )]
+    NotClean {
+        /// The control area.
+        path: PathBuf,
+        /// The database argument to give proutil.
+        path_stem: String,
+        /// The recorded state.
+        state: String,
+    },
+    /// The database exists already.
+    #[error("database {path} exists already; remove it or choose another name")]
+    DatabaseExists {
+        /// The control area.
+        path: PathBuf,
+    },
+    /// The control area does not exist.
+    #[error("database {path} does not exist")]
+    NoDatabase {
+        /// The control area looked for.
+        path: PathBuf,
+    },
+    /// A data block fails its checksum or does not name itself.
+    #[error(
+        "block {block} of area {area} in {path} is damaged ({reason}); restore the database from a backup"
+    )]
+    BlockCorrupt {
+        /// The extent file.
+        path: PathBuf,
+        /// The area.
+        area: AreaNo,
+        /// The block.
+        block: BlockNo,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An area with only fixed extents has no free block left.
+    #[error("area {area} is full; add an extent with `prostrct add`")]
+    AreaFull {
+        /// The area.
+        area: AreaNo,
+    },
+    /// The BI header or its notes cannot be read.
+    #[error("the before-image file {path} is damaged: {reason}")]
+    BiCorrupt {
+        /// The BI extent.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A write or sync of the log failed earlier; nothing more can be made durable.
+    #[error(
+        "writing the before-image log failed ({reason}); close the database and open it again, which recovers it"
+    )]
+    LogFailed {
+        /// The first failure.
+        reason: String,
+    },
+    /// A table's B+tree is damaged.
+    #[error("table `{table}` is damaged at page {page}: {reason}")]
+    TreeCorrupt {
+        /// The table (or `_catalogue`).
+        table: String,
+        /// The page.
+        page: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file operation failed.
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A master block error.
+    #[error(transparent)]
+    MasterBlock(#[from] masterblock::Error),
+    /// A structure or catalogue error.
+    #[error(transparent)]
+    Structure(#[from] structure::Error),
+    /// A note decoding error.
+    #[error(transparent)]
+    Note(#[from] aiextent::Error),
+}
+
+/// Every message number the engine uses, with a short description.
+pub const MESSAGES: &[(u32, &str)] = &[
+    (
+        1028,
+        "block update counter behind a note: the block is missing changes",
+    ),
+    (90500, "the database argument does not name a database"),
+    (90501, "the database is in use"),
+    (
+        90502,
+        "the database was copied or moved: run prostrct repair",
+    ),
+    (90503, "no such table"),
+    (90504, "table exists already"),
+    (90505, "invalid table name"),
+    (90506, "not a data area of this database"),
+    (90507, "duplicate key"),
+    (90508, "record not found"),
+    (90509, "invalid key"),
+    (90510, "key too long"),
+    (90511, "record too large for the block size"),
+    (90512, "deadlock: transaction rolled back"),
+    (90513, "transaction already rolled back"),
+    (90514, "database open read-only"),
+    (90515, "extent file missing"),
+    (90516, "extent file belongs to another database or area"),
+    (90517, "a file is in the way of a new extent"),
+    (
+        90518,
+        "database not closed cleanly: run proutil truncate bi",
+    ),
+    (90519, "database exists already"),
+    (90520, "database does not exist"),
+    (90521, "damaged data block"),
+    (90522, "area full"),
+    (90523, "damaged before-image file"),
+    (90524, "before-image log write failed: reopen to recover"),
+    (90525, "damaged table"),
+    (90526, "file operation failed"),
+];
+
+impl Error {
+    /// The message number printed after the text.
+    pub fn msg_number(&self) -> u32 {
+        match self {
+            Error::CounterMismatch { .. } => 1028,
+            Error::InvalidDbName { .. } => 90500,
+            Error::InUse { .. } => 90501,
+            Error::CopiedDatabase { .. } => 90502,
+            Error::NoSuchTable { .. } => 90503,
+            Error::TableExists { .. } => 90504,
+            Error::InvalidTableName { .. } => 90505,
+            Error::NoSuchArea { .. } => 90506,
+            Error::DuplicateKey { .. } => 90507,
+            Error::RecordNotFound { .. } => 90508,
+            Error::InvalidKey { .. } => 90509,
+            Error::KeyTooLong { .. } => 90510,
+            Error::RecordTooLarge { .. } => 90511,
+            Error::Deadlock { .. } => 90512,
+            Error::TxnAborted { .. } => 90513,
+            Error::ReadOnly => 90514,
+            Error::ExtentMissing { .. } => 90515,
+            Error::ForeignExtent { .. } => 90516,
+            Error::ExtentExists { .. } => 90517,
+            Error::NotClean { .. } => 90518,
+            Error::DatabaseExists { .. } => 90519,
+            Error::NoDatabase { .. } => 90520,
+            Error::BlockCorrupt { .. } => 90521,
+            Error::AreaFull { .. } => 90522,
+            Error::BiCorrupt { .. } => 90523,
+            Error::LogFailed { .. } => 90524,
+            Error::TreeCorrupt { .. } => 90525,
+            Error::Io { .. } => 90526,
+            Error::MasterBlock(e) => e.msg_number(),
+            Error::Structure(e) => e.msg_number(),
+            Error::Note(e) => e.msg_number(),
+        }
+    }
+
+    /// An [`Error::Io`] for `op` on `path`.
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+}
+
+/// Result with the engine's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,55 @@
+//! The afterimage storage engine: data blocks in extents, a buffer pool, the BI log with group
+//! commit, table locks, transactions over B+tree tables, crash recovery, the lock file and
+//! event log, and the offline administration of a database.
+//!
+//! Every change to a block is one note (docs/formats/note.md) logged before the block can reach
+//! disk; commit returns only when its commit note is durable; crash recovery at open redoes the
+//! BI with the apply rule and rolls back the transactions that never ended.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use engine::{Database, DbPath, OpenOptions};
+//! let storage: storage::StorageRef = Arc::new(storage::RealStorage::new());
+//! let db = Database::open(storage, &DbPath::parse("sports")?, OpenOptions::default())?;
+//! db.create_table("customer", None)?;
+//! let mut txn = db.begin()?;
+//! txn.insert("customer", "1", b"Lift Tours")?;
+//! txn.commit()?;
+//! db.close()?;
+//! # Ok::<(), engine::Error>(())
+//! ```
+
+mod admin;
+mod alloc;
+mod bi;
+mod block;
+mod change;
+mod checkpoint;
+mod copy;
+mod create;
+mod db;
+mod error;
+mod eventlog;
+mod extent;
+mod lockfile;
+mod locks;
+mod log;
+mod open;
+mod path;
+mod pool;
+mod recovery;
+mod store;
+mod tables;
+mod txn;
+
+pub use admin::{
+    Description, RepairTarget, TruncateReport, add_extents, busy, copy_database, create_database,
+    describe, repair, truncate_bi,
+};
+pub use db::{AccessMode, Database, EngineStats, OpenOptions};
+pub use error::{Error, MESSAGES, Result};
+pub use eventlog::log_event_at;
+pub use path::DbPath;
+pub use recovery::RecoveryReport;
+pub use tables::TableInfo;
+pub use txn::Txn;
