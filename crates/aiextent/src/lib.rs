@@ -7,6 +7,9 @@
 //!   its two-slot header and its Empty/Busy/Full/Locked transitions, [`AiWriter`] appends to
 //!   the busy extent, [`ExtentReader`] and [`scan_extent`] read any extent under the rules of
 //!   its state.
+//! - [`set`] manages all the AI extents of a database ([`ExtentSet`]): `aimage begin` and
+//!   `end`, the switch to the next extent in circular order, `aimage extent empty`, crash
+//!   reconciliation with the master block, and `aiverify` ([`verify`]).
 //!
 //! ```
 //! use std::path::Path;
@@ -17,7 +20,7 @@
 //! let fs = SimStorage::new();
 //! let file = fs.open(Path::new("/db.a1"), OpenMode::CreateNew).unwrap();
 //! let ext = ExtentHeader { kind: ExtentKind::Ai, fixed: false, block_size: 4096, db_id: DbId([1; 16]),
-//!     area: AreaNo(7), extent_number: 1, size_kib: 0, created_time: 0 };
+//!     area: AreaNo(1000), extent_number: 1, size_kib: 0, created_time: 0 };
 //! let extent = AiExtentFile::create(file, "/db.a1", ext).unwrap();
 //! let start = BusyStart { ai_seq: AiSeq(1), open_stamp: OpenStamp(9), ai_begin_time: 0,
 //!     switch_note_seq: NoteSeq(100), now_micros: 0 };
@@ -41,6 +44,7 @@
 pub mod error;
 pub mod extent;
 pub mod note;
+pub mod set;
 
 pub use error::{Error, MESSAGES};
 pub use extent::{
@@ -50,4 +54,8 @@ pub use extent::{
 pub use note::{
     EndReason, FRAME_HEADER_LEN, FrameOutcome, NOTE_HEADER_LEN, Note, NoteHeader, NoteKind,
     NoteReader, NoteRef, OwnedRange, RangeIter, RangeRef, decode_frame, encode_note, encoded_len,
+};
+pub use set::{
+    AI_EXTENT_NUMBER_IN_AREA, AiExtentSpec, ExtentInfo, ExtentSet, Repair, VerifyProblem,
+    VerifyReport, verify, verify_file,
 };

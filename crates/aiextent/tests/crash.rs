@@ -23,7 +23,7 @@ fn ext(fixed_kib: Option<u64>) -> ExtentHeader {
         fixed: fixed_kib.is_some(),
         block_size: 4096,
         db_id: DbId([3; 16]),
-        area: AreaNo(9),
+        area: AreaNo(1002),
         extent_number: 2,
         size_kib: fixed_kib.unwrap_or(0),
         created_time: 1,
@@ -69,7 +69,7 @@ fn note_for(seq: u64) -> (NoteHeader, [u8; 6], [u8; 6]) {
     let header = NoteHeader::block_change(
         NoteSeq(seq),
         TxnId(1),
-        AreaNo(9),
+        AreaNo(1002),
         BlockNo(seq as u32 % 5),
         UpdateCounter(seq),
     );

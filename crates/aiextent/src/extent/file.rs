@@ -151,7 +151,7 @@ impl AiExtentFile {
             });
         }
         if matches!(header.state, AiState::Full | AiState::Locked)
-            && AI_HEADER_REGION_BYTES + header.used_bytes > len
+            && AI_HEADER_REGION_BYTES.saturating_add(header.used_bytes) > len
         {
             return Err(Error::UsedBeyondFile {
                 path,

@@ -32,7 +32,7 @@ impl ExtentReader {
     /// A reader of the extent in `file` whose current header is `header`.
     pub fn new(file: FileRef, path: &Path, header: &AiHeader) -> Result<ExtentReader, Error> {
         let start = AI_HEADER_REGION_BYTES;
-        let required_end = start + header.used_bytes;
+        let required_end = start.saturating_add(header.used_bytes);
         let end = match header.state {
             AiState::Empty => start,
             AiState::Busy => u64::MAX,
