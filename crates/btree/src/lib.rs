@@ -43,8 +43,8 @@ pub type PageId = u32;
 pub trait PageStore {
     /// The store's own error, passed through as [`Error::Store`].
     type Error;
-    /// Usable bytes of a page body (block size minus the engine's 24-byte block header): 1000,
-    /// 2024, 4072 or 8168.
+    /// Usable bytes of a page body (block size minus the engine's 32-byte block header): 992,
+    /// 2016, 4064 or 8160.
     fn body_len(&self) -> usize;
     /// Calls `f` with the body of `page`.
     fn read<R>(&mut self, page: PageId, f: impl FnOnce(&[u8]) -> R) -> Result<R, Self::Error>;

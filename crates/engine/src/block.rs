@@ -1,5 +1,5 @@
-//! Data block layout (docs/formats/data-block.md): a 24-byte header (checksum, version, update
-//! counter, area, block) and a body; the area header in block 0; the free-block format; and the
+//! Data block layout (docs/formats/data-block.md): a 32-byte header (checksum, version, update
+//! counter, area, block, last note) and a body; the area header in block 0; the free-block format; and the
 //! byte diff that turns a body change into note ranges.
 //!
 //! Invariants: a block is written with its checksum over bytes 4..block_size; a block read from
@@ -9,7 +9,7 @@
 use masterblock::{AreaNo, BlockNo};
 
 /// Bytes of the block header before the body.
-pub(crate) const HEADER_BYTES: usize = 24;
+pub(crate) const HEADER_BYTES: usize = 32;
 /// Data block format version.
 pub(crate) const BLOCK_FORMAT_VERSION: u16 = 1;
 /// Area header body: kind byte.
@@ -19,7 +19,7 @@ pub(crate) const FREE_BLOCK_KIND: u8 = 0xFF;
 /// Equal-byte gap below which two changed runs merge into one range.
 const MERGE_GAP: usize = 8;
 
-const _: () = assert!(HEADER_BYTES == 24);
+const _: () = assert!(HEADER_BYTES == 32);
 
 /// The update counter stored in a block buffer.
 pub(crate) fn counter(buf: &[u8]) -> u64 {
@@ -29,6 +29,16 @@ pub(crate) fn counter(buf: &[u8]) -> u64 {
 /// Sets the update counter of a block buffer.
 pub(crate) fn set_counter(buf: &mut [u8], counter: u64) {
     buf[8..16].copy_from_slice(&counter.to_le_bytes());
+}
+
+/// The sequence of the last note that changed the block (0: none since it was formatted).
+pub(crate) fn last_note(buf: &[u8]) -> u64 {
+    u64::from_le_bytes(buf[24..32].try_into().expect("8 bytes"))
+}
+
+/// Records the note that last changed the block; incremental backups select blocks by it.
+pub(crate) fn set_last_note(buf: &mut [u8], note_seq: u64) {
+    buf[24..32].copy_from_slice(&note_seq.to_le_bytes());
 }
 
 /// Fills the header of `buf` (version, area, block; the counter is kept) and its checksum.

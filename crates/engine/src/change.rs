@@ -156,6 +156,7 @@ pub(crate) fn change<R>(
     }
     drop(ranges);
     block::set_counter(&mut data.buf, prior + 1);
+    block::set_last_note(&mut data.buf, seq.0);
     data.dirty = true;
     data.last_seq = seq.0;
     drop(data);

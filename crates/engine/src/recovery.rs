@@ -171,6 +171,7 @@ fn redo(db: &Shared, note: &aiextent::NoteRef<'_>, body_len: usize) -> Result<bo
         data.buf[s..s + r.redo.len()].copy_from_slice(r.redo);
     }
     block::set_counter(&mut data.buf, prior + 1);
+    block::set_last_note(&mut data.buf, h.note_seq.0);
     data.dirty = true;
     data.last_seq = data.last_seq.max(h.note_seq.0);
     Ok(true)
