@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod demo;
+mod figures;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -39,7 +40,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   demo     create the built-in demo database in a fresh directory and walk through
            create, load, crash and recover, printing each command
   test     format check, clippy with -D warnings on all targets, and every test
-  bench    criterion benchmarks and the workload throughput figures for the README";
+  bench    the README's throughput figures, then the criterion benchmarks
+           (--quick: the figures only)";
 
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn root() -> PathBuf {
@@ -91,9 +93,17 @@ fn test(rest: &[String]) -> Result<(), String> {
     run(&cargo, &args)
 }
 
+/// `cargo xtask bench [--quick] [criterion filters]`: the README's figures first (TPC-B
+/// commits/s through the release binaries, 1 and 4 clients), then the criterion benchmarks
+/// unless `--quick` is given.
 fn bench(rest: &[String]) -> Result<(), String> {
     let cargo = cargo();
-    let mut args = vec!["bench", "-p", "afterimage-benches"];
-    args.extend(rest.iter().map(String::as_str));
+    let quick = rest.iter().any(|a| a == "--quick");
+    figures::tpcb(&cargo)?;
+    if quick {
+        return Ok(());
+    }
+    let mut args = vec!["bench", "-p", "afterimage-benches", "--"];
+    args.extend(rest.iter().map(String::as_str).filter(|a| *a != "--quick"));
     run(&cargo, &args)
 }

@@ -6,6 +6,7 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -105,18 +106,49 @@ newtype!(
 
 sequence!(BlockNo, UpdateCounter, NoteSeq, TxnId, AiSeq);
 
-/// Microseconds since the Unix epoch, now (negative before 1970).
+/// Microseconds since the Unix epoch, now (negative before 1970); with `SOURCE_DATE_EPOCH` set,
+/// a deterministic clock from that second on (see `reproducible_epoch`).
 pub fn now_micros() -> i64 {
+    if let Some(epoch_secs) = reproducible_epoch() {
+        // Reproducible builds of fixtures: a clock that starts at SOURCE_DATE_EPOCH and advances
+        // one millisecond per reading, so times stay distinct and increasing.
+        static TICKS: AtomicU64 = AtomicU64::new(0);
+        let ticks = TICKS.fetch_add(1, Ordering::Relaxed);
+        return epoch_secs
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::try_from(ticks.saturating_mul(1000)).unwrap_or(i64::MAX));
+    }
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(since) => i64::try_from(since.as_micros()).unwrap_or(i64::MAX),
         Err(before) => i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |us| -us),
     }
 }
 
+/// `SOURCE_DATE_EPOCH` (seconds), when set: the clock and the random numbers become
+/// deterministic so fixture files come out byte for byte the same on every run.
+fn reproducible_epoch() -> Option<i64> {
+    static EPOCH: OnceLock<Option<i64>> = OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    })
+}
+
 /// A random `u64` (not cryptographic): the standard library's randomly keyed hasher over the
 /// time, the process id and a per-process counter, so successive calls differ.
 pub fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
+    if reproducible_epoch().is_some() {
+        // SplitMix64 over the call count: the same sequence on every run.
+        let mut z = CALLS
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        return z ^ (z >> 31);
+    }
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
     hasher.write_u32(std::process::id());
