@@ -12,19 +12,53 @@ const TXNS: &str = "20000";
 
 /// Builds the release binaries and prints `committed=N tps=X` for 1 and 4 clients.
 pub(crate) fn tpcb(cargo: &str) -> Result<(), String> {
-    run(cargo, &["build", "--release", "--quiet", "-p", "prodb", "-p", "proclient"])?;
+    run(
+        cargo,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "prodb",
+            "-p",
+            "proclient",
+        ],
+    )?;
     let bin = root().join("target").join("release");
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let dir = root().join("target").join("bench").join(format!("run-{stamp}"));
+    let dir = root()
+        .join("target")
+        .join("bench")
+        .join(format!("run-{stamp}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     tool(&bin, &dir, "prodb", &["bank", "empty"])?;
-    tool(&bin, &dir, "proclient", &["bank", "workload", "tpcb", "--init", "--scale", "1", "--tx", "1000"])?;
+    tool(
+        &bin,
+        &dir,
+        "proclient",
+        &[
+            "bank", "workload", "tpcb", "--init", "--scale", "1", "--tx", "1000",
+        ],
+    )?;
     for clients in ["1", "4"] {
         println!("== TPC-B, {clients} client(s), {TXNS} transactions, every commit durable");
-        tool(&bin, &dir, "proclient", &["bank", "workload", "tpcb", "--tx", TXNS, "--clients", clients])?;
+        tool(
+            &bin,
+            &dir,
+            "proclient",
+            &[
+                "bank",
+                "workload",
+                "tpcb",
+                "--tx",
+                TXNS,
+                "--clients",
+                clients,
+            ],
+        )?;
     }
     std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))
 }

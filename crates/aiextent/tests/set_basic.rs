@@ -369,3 +369,36 @@ fn every_number_is_listed_once() {
     .size_bytes();
     let _ = NoteKind::AiSwitch;
 }
+
+#[test]
+fn truncate_busy_after_cuts_the_notes_and_the_writer_goes_on_there() {
+    for fixed in [Some(16), None] {
+        let layout = specs(2, fixed, 0);
+        let mut c = Ctx::new(layout.clone());
+        c.begin().unwrap();
+        c.append(6).unwrap();
+        c.sync().unwrap();
+        c.set.close().unwrap();
+        let (_mb, mut set) = open_reconciled(&c.sim, &layout);
+        let keep = c.stream.appended[3].0;
+        // Cutting at the last note changes nothing.
+        let last = c.stream.appended.last().unwrap().0;
+        assert_eq!(set.truncate_busy_after(NoteSeq(last)).unwrap(), None);
+        let at = set.truncate_busy_after(NoteSeq(keep)).unwrap().unwrap();
+        assert_eq!(set.recovered_last_note_seq(), Some(NoteSeq(keep)));
+        assert_eq!(set.writer().unwrap().end_offset(), at);
+        assert_eq!(all_notes(&set), c.stream.appended[..4].to_vec());
+        // The cut holds after a reopen without a clean close, and appending goes on there.
+        drop(set);
+        let (mb2, mut set) = open_reconciled(&c.sim, &layout);
+        assert_eq!(set.recovered_last_note_seq(), Some(NoteSeq(keep)));
+        let (h, r, u) = note_for(keep + 1);
+        let w = set.writer_mut().unwrap();
+        w.append_note(&h, &[(0, &r, &u)]).unwrap();
+        w.flush_and_sync().unwrap();
+        let mut expect = c.stream.appended[..4].to_vec();
+        expect.push((keep + 1, NoteKind::BlockChange));
+        assert_eq!(all_notes(&set), expect);
+        check_consistent(&mb2, &set);
+    }
+}

@@ -80,6 +80,28 @@ pub enum Error {
     /// A structure-file error.
     #[error("{0}")]
     Structure(Box<structure::Error>),
+    /// An after-image file cannot be read or is damaged (`scan`, `aiverify`).
+    #[error("{0}")]
+    Ai(Box<aiextent::Error>),
+    /// `aimage query` or `aimage extent empty` named no extent.
+    #[error("no after-image extent has {search} {value}")]
+    NoSuchExtent {
+        /// What was searched.
+        search: String,
+        /// The value.
+        value: String,
+    },
+    /// `aimage full` found no full extent.
+    #[error("no after-image extent is full")]
+    NoFullExtent,
+    /// A backup, restore or verify error (`probkup`, `prorest`).
+    #[error("{source}")]
+    Backup {
+        /// The database, for the event log.
+        db: Option<DbPath>,
+        /// The backup crate's error.
+        source: Box<backup::Error>,
+    },
     /// A workload error on a database.
     #[error("{source}")]
     Workload {
@@ -104,16 +126,28 @@ impl Error {
             Error::Unbalanced { .. } => 90707,
             Error::Engine { source, .. } => source.msg_number(),
             Error::Structure(e) => e.msg_number(),
+            Error::Ai(e) => e.msg_number(),
+            Error::NoSuchExtent { .. } => 90708,
+            Error::NoFullExtent => 90709,
             Error::Workload { source, .. } => source.msg_number(),
+            Error::Backup { source, .. } => source.msg_number(),
         }
     }
 
     /// The database the error concerns, if known.
     pub fn database(&self) -> Option<&DbPath> {
         match self {
-            Error::Engine { db, .. } | Error::Workload { db, .. } => db.as_ref(),
+            Error::Engine { db, .. } | Error::Workload { db, .. } | Error::Backup { db, .. } => {
+                db.as_ref()
+            }
             _ => None,
         }
+    }
+}
+
+impl From<aiextent::Error> for Error {
+    fn from(e: aiextent::Error) -> Self {
+        Error::Ai(Box::new(e))
     }
 }
 
@@ -157,18 +191,21 @@ pub const MESSAGES: &[(u32, &str)] = &[
     (90705, "exec script ended inside a transaction"),
     (90706, "get found no record"),
     (90707, "TPC-B sums differ"),
+    (90708, "no after-image extent matches the search"),
+    (90709, "no after-image extent is full"),
 ];
 
 /// Every message number of every crate, with the crate that owns it, sorted by number.
 pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
     let mut all = Vec::new();
-    let sets: [(&str, &[(u32, &str)]); 7] = [
+    let sets: [(&str, &[(u32, &str)]); 8] = [
         ("masterblock", masterblock::MESSAGES),
         ("structure", structure::MESSAGES),
         ("aiextent", aiextent::MESSAGES),
         ("btree", btree::MESSAGES),
         ("engine", engine::MESSAGES),
         ("workload", workload::MESSAGES),
+        ("backup", backup::MESSAGES),
         ("cli", MESSAGES),
     ];
     for (krate, set) in sets {

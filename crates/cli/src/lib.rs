@@ -11,11 +11,16 @@ use std::sync::Arc;
 
 mod error;
 mod output;
+pub mod probkup;
 pub mod proclient;
 mod proclient_exec;
 pub mod prodb;
+pub mod prorest;
 pub mod prostrct;
 pub mod proutil;
+pub mod rfutil;
+mod rfutil_aimage;
+mod rfutil_rollforward;
 mod templates;
 
 pub use error::{Error, all_messages};

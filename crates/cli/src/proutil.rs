@@ -110,6 +110,7 @@ fn state_text(state: DbState) -> &'static str {
         DbState::Clean => "clean",
         DbState::Open => "open (crash recovery runs at the next open)",
         DbState::RollForwardInProgress => "roll forward in progress (use roll forward retry)",
+        DbState::Restoring => "restore in progress or cut short (run prorest again)",
         DbState::RolledForwardInFlight => {
             "rolled forward with transactions in flight (roll forward the next file, or open it for use)"
         }

@@ -1,5 +1,6 @@
-//! Offline administration: create, add extents, repair, copy, truncate the BI, busy, describe.
-//! Each (except `describe`) holds the database's lock while it works.
+//! Offline administration: create, add extents, repair, copy, truncate the BI, busy, describe
+//! (the administration of after-imaging is in `ai`). Each (except `describe`) holds the
+//! database's lock while it works.
 //!
 //! Invariants: see `create` for the order that makes creating and adding crash-safe; `repair`
 //! verifies every extent before it replaces the catalogue (one atomic two-slot write), so a
@@ -68,6 +69,9 @@ pub struct Description {
     pub catalogue: Catalogue,
     /// Size of the BI extent file in bytes.
     pub bi_size_bytes: u64,
+    /// The AI extents as their headers say, in order of AI extent number (empty when there
+    /// are none).
+    pub ai_extents: Vec<aiextent::ExtentInfo>,
 }
 
 /// `prostrct create`: makes a new database from a structure description.
@@ -332,13 +336,18 @@ pub fn busy(storage: &StorageRef, db: &DbPath) -> Result<bool> {
     }
 }
 
-/// The master block, catalogue and BI size, read without the lock and without writing.
+/// The master block, catalogue, BI size and AI extents, read without the lock and without
+/// writing.
 pub fn describe(storage: &StorageRef, db: &DbPath) -> Result<Description> {
     let s = storage.as_ref();
     let (master, catf) = read_control(s, db, false)?;
+    let master = *master.get();
+    let catalogue = catf.get().clone();
+    let ai_extents = crate::ai::read_extents(storage, &catalogue, master.db_id)?;
     Ok(Description {
-        master: *master.get(),
-        catalogue: catf.get().clone(),
+        master,
+        catalogue,
         bi_size_bytes: bi_size(s, db)?,
+        ai_extents,
     })
 }

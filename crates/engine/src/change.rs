@@ -112,12 +112,12 @@ pub(crate) fn change<R>(
         return Ok(result);
     }
     let epoch = db.pool.epoch();
-    if data.fpi_epoch != epoch {
+    let full_image = data.fpi_epoch != epoch;
+    if full_image {
         scratch.ranges.clear();
         scratch
             .ranges
             .push((0, u16::try_from(body_len).expect("body < 64 KiB")));
-        data.fpi_epoch = epoch;
     }
     let body = &data.buf[HEADER_BYTES..];
     let ranges: Vec<(u16, &[u8], &[u8])> = scratch
@@ -129,7 +129,7 @@ pub(crate) fn change<R>(
         })
         .collect();
     let prior = block::counter(&data.buf);
-    let seq = db.log.append_change(&Change {
+    let appended = db.log.append_change(&Change {
         area,
         block,
         prior,
@@ -138,6 +138,18 @@ pub(crate) fn change<R>(
         aux: ctx.aux,
         ranges: &ranges,
     });
+    drop(ranges);
+    let seq = match appended {
+        Ok(seq) => seq,
+        Err(e) => {
+            // Not logged (the log stopped): the block must not keep the change.
+            data.buf[HEADER_BYTES..].copy_from_slice(&scratch.before);
+            return Err(e);
+        }
+    };
+    if full_image {
+        data.fpi_epoch = epoch;
+    }
     if let Some(undo) = undo {
         let start = undo.arena.len();
         for &(off, len) in &scratch.ranges {
@@ -154,7 +166,6 @@ pub(crate) fn change<R>(
             end: undo.arena.len(),
         });
     }
-    drop(ranges);
     block::set_counter(&mut data.buf, prior + 1);
     block::set_last_note(&mut data.buf, seq.0);
     data.dirty = true;

@@ -41,7 +41,7 @@ pub(crate) fn copy_extents(
             let header = header_for(kind, db_id, da.number, de, block_size, now);
             let fixed_len = de.fixed.then_some(de.size_kib * 1024);
             if kind == ExtentKind::Ai {
-                create_ai_extent(s, &de.path, header)?;
+                create_ai_extent(s, da, de, db_id, block_size)?;
                 paths.push(de.path.clone());
                 continue;
             }

@@ -162,11 +162,11 @@ pub(crate) fn create_extent(
         (kind, area.number, ext.number),
         leftover_of,
     )?;
+    if kind == ExtentKind::Ai {
+        return create_ai_extent(storage, area, ext, db_id, block_size);
+    }
     let now = masterblock::now_micros();
     let header = header_for(kind, db_id, area.number, ext, block_size, now);
-    if kind == ExtentKind::Ai {
-        return create_ai_extent(storage, &ext.path, header);
-    }
     let first = area.extents.first().is_some_and(|e| e.number == ext.number);
     let bytes = initial_bytes(&header, first, block_size, now);
     let fixed_len = ext.fixed.then_some(ext.size_kib * 1024);
@@ -174,16 +174,29 @@ pub(crate) fn create_extent(
     Ok(())
 }
 
-/// Creates an empty AI extent (its own two-slot header, preallocated if fixed), synced.
+/// Creates the empty AI extent `ext` of AI area `area` with the extent set's own creation
+/// (two-slot header, preallocated if fixed), synced with its directory.
 pub(crate) fn create_ai_extent(
     storage: &dyn Storage,
-    path: &Path,
-    header: ExtentHeader,
+    area: &Area,
+    ext: &Extent,
+    db_id: DbId,
+    block_size: u32,
 ) -> Result<()> {
-    let file = storage
-        .open(path, OpenMode::CreateNew)
-        .map_err(Error::io("create", path))?;
-    aiextent::AiExtentFile::create(file, path, header)?;
+    let spec = aiextent::AiExtentSpec {
+        ai_number: area.number.0 - masterblock::FIRST_AI_AREA.0 + 1,
+        area: area.number,
+        path: ext.path.clone(),
+        fixed: ext.fixed,
+        size_kib: ext.size_kib,
+    };
+    aiextent::ExtentSet::create_files(
+        storage,
+        db_id,
+        block_size,
+        &[spec],
+        masterblock::now_micros(),
+    )?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! writes the master block once (state Open, new open stamp) and closing checkpoints, resets
 //! the BI and writes state Clean; a read-only open writes nothing to the database.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use storage::StorageRef;
 use structure::Catalogue;
 
+use crate::ai::AiSwitched;
 use crate::bi::BiFile;
 use crate::error::{Error, Result};
 use crate::extent::DataFiles;
@@ -42,6 +44,14 @@ pub struct OpenOptions {
     pub buffers: usize,
     /// Bytes of notes in the BI after which a checkpoint (with BI reset) is attempted.
     pub bi_checkpoint_bytes: u64,
+    /// Size limit of a variable AI extent, header region included (`None`: 2 GiB). Rounded
+    /// down to whole KiB and kept within 8 KiB and 2 GiB; a smaller value makes variable
+    /// extents fill and switch sooner (for tests).
+    pub ai_variable_limit_bytes: Option<u64>,
+    /// While after-imaging is on, write and sync the AI on a thread of its own, in parallel
+    /// with the BI (default). `false` writes the AI after the BI on the committing thread, so
+    /// that every write happens in the same order on every run.
+    pub ai_parallel_sync: bool,
 }
 
 impl Default for OpenOptions {
@@ -50,6 +60,8 @@ impl Default for OpenOptions {
             access: AccessMode::ReadWrite,
             buffers: 4096,
             bi_checkpoint_bytes: 64 << 20,
+            ai_variable_limit_bytes: None,
+            ai_parallel_sync: true,
         }
     }
 }
@@ -94,7 +106,7 @@ pub(crate) struct Shared {
     pub block_size: u32,
     pub read_only: bool,
     pub catalogue: Catalogue,
-    pub master: Mutex<MasterBlockFile>,
+    pub master: Arc<Mutex<MasterBlockFile>>,
     pub files: DataFiles,
     pub bi: Mutex<Option<BiFile>>,
     pub bi_sink: Option<std::sync::Arc<BiSink>>,
@@ -159,7 +171,7 @@ pub(crate) struct Parts {
     pub path: DbPath,
     pub read_only: bool,
     pub catalogue: Catalogue,
-    pub master: MasterBlockFile,
+    pub master: Arc<Mutex<MasterBlockFile>>,
     pub files: DataFiles,
     pub bi: Option<BiFile>,
     pub bi_sink: Option<std::sync::Arc<BiSink>>,
@@ -171,7 +183,7 @@ pub(crate) struct Parts {
 
 impl Shared {
     pub(crate) fn assemble(p: Parts) -> Shared {
-        let block_size = p.master.get().block_size;
+        let block_size = p.master.lock().get().block_size;
         let alloc_locks = p
             .catalogue
             .data_areas()
@@ -183,7 +195,7 @@ impl Shared {
             block_size,
             read_only: p.read_only,
             catalogue: p.catalogue,
-            master: Mutex::new(p.master),
+            master: p.master,
             files: p.files,
             bi: Mutex::new(p.bi),
             bi_sink: p.bi_sink,
@@ -207,8 +219,10 @@ impl Shared {
         }
     }
 
-    /// Starts a transaction, first taking an automatic checkpoint if the BI is large.
+    /// Starts a transaction, first taking an automatic checkpoint if the BI is large. Refused
+    /// once a full AI extent stopped the database.
     pub(crate) fn begin_id(&self) -> Result<TxnId> {
+        self.log.check_running()?;
         self.maybe_checkpoint();
         let mut gate = self.gate.lock();
         while gate.holding {
@@ -263,11 +277,19 @@ impl Shared {
         }
         let outcome = if self.read_only {
             Ok(())
-        } else if let Some(reason) = self.log.failure() {
+        } else if let Some(error) = self.log.failure() {
+            // After an AI stop, the notes before it still go out; no checkpoint.
+            let _ = self.log.flush_all();
             self.pool.discard_all();
-            Err(Error::LogFailed { reason })
+            self.log.abandon_ai();
+            Err(error)
         } else {
-            let r = crate::checkpoint::checkpoint(self, true).map(|_| ());
+            let r = crate::checkpoint::checkpoint(self, true)
+                .map(|_| ())
+                .and_then(|()| self.log.close_ai());
+            if r.is_err() {
+                self.log.abandon_ai();
+            }
             if r.is_ok() {
                 self.log_event("engine", "database closed", None);
             }
@@ -329,6 +351,7 @@ impl Database {
     /// block; resets the BI when no transaction is active.
     pub fn checkpoint(&self) -> Result<()> {
         self.shared.writable()?;
+        self.shared.log.check_running()?;
         crate::checkpoint::checkpoint(&self.shared, false).map(|_| ())
     }
 
@@ -366,6 +389,32 @@ impl Database {
     pub fn check(&self) -> Result<()> {
         crate::open::check_trees(&self.shared)
     }
+
+    /// `rfutil aimage new`: the busy AI extent becomes Full and the next one Busy with the
+    /// next AI sequence, once every note so far is durable; returns what switched. Refused,
+    /// changing nothing: after-imaging off (90317), a single AI extent (90318), or the next
+    /// extent not Empty ([`Error::AiExtentFull`], 3774; unlike a switch a full extent needs,
+    /// this does not stop the database).
+    pub fn ai_new(&self) -> Result<AiSwitched> {
+        self.shared.writable()?;
+        // Held out of a checkpoint, which resets the BI only with every note flushed.
+        let changes = self.shared.change_gate.read();
+        let (switched, seq) = self.shared.log.ai_switch()?;
+        drop(changes);
+        self.shared.log.flush_to(seq)?;
+        Ok(switched)
+    }
+
+    /// The AI extents, as the open database has them (empty when there are none).
+    pub fn ai_extents(&self) -> Result<Vec<aiextent::ExtentInfo>> {
+        if let Some(ai) = self.shared.log.ai()
+            && let Some(set) = ai.set.lock().as_ref()
+        {
+            return Ok(set.extents());
+        }
+        let db_id = self.shared.master.lock().get().db_id;
+        crate::ai::read_extents(&self.shared.storage, &self.shared.catalogue, db_id)
+    }
 }
 
 const _: () = {
@@ -386,5 +435,6 @@ pub(crate) fn state_name(state: DbState) -> &'static str {
         DbState::Open => "open or crashed",
         DbState::RollForwardInProgress => "roll forward in progress",
         DbState::RolledForwardInFlight => "rolled forward with transactions in flight",
+        DbState::Restoring => "restore in progress or cut short",
     }
 }

@@ -1,7 +1,9 @@
 //! The one error type of the engine. Every variant has a message number in 90500-90699 (or the
 //! OpenEdge-style number 1028 for a counter mismatch), returned by [`Error::msg_number`] and
 //! listed in [`MESSAGES`]; wrapped errors of lower crates return their own number. The Display
-//! text never includes the number.
+//! text never includes the number. [`Error::AiExtentFull`] carries 3774, which aiextent lists
+//! for the same condition, so the engine's table does not repeat it; the table also lists the
+//! informational numbers the engine writes to the event log (3778, 12428).
 
 use std::io;
 use std::path::PathBuf;
@@ -244,6 +246,37 @@ pub enum Error {
         /// The operating system's error.
         source: io::Error,
     },
+    /// The next AI extent is not empty, so the busy one cannot be switched away from. Raised by
+    /// the append that needed the switch (the database then stops: every later write and commit
+    /// fails the same way until it is reopened after an extent was emptied) and by `aimage new`
+    /// (which changes nothing). The number is the one aiextent lists for the same condition.
+    #[error(
+        "Can't switch to after-image extent {} it is full. Backup ai extent and mark it as empty",
+        path.display()
+    )]
+    AiExtentFull {
+        /// The next extent's file.
+        path: PathBuf,
+    },
+    /// `rfutil -C sequence` on a database whose after-imaging is off.
+    #[error(
+        "after-imaging is off for this database, so its AI sequence cannot be set; run rfutil sequence on the copy before the first roll forward, which turns after-imaging off"
+    )]
+    SequenceWithAiOff,
+    /// The AI extents and the BI disagree in a way no crash leaves.
+    #[error(
+        "the after-image extents do not match the before-image log: {detail}; archive the AI extents, run rfutil aimage end, back the database up and run aimage begin again"
+    )]
+    AiBiMismatch {
+        /// What disagrees.
+        detail: String,
+    },
+    /// `aimage extent empty` named a path that is no AI extent of the database.
+    #[error("{} is not an after-image extent of this database; rfutil aimage extent list shows them", path.display())]
+    NoSuchAiExtentPath {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A master block error.
     #[error(transparent)]
     MasterBlock(#[from] masterblock::Error),
@@ -294,6 +327,17 @@ pub const MESSAGES: &[(u32, &str)] = &[
     (90524, "before-image log write failed: reopen to recover"),
     (90525, "damaged table"),
     (90526, "file operation failed"),
+    (
+        90527,
+        "rfutil sequence: after-imaging is off for this database",
+    ),
+    (90528, "AI extents and before-image log disagree"),
+    (90529, "aimage extent empty: no AI extent at that path"),
+    (
+        3778,
+        "after-image file number N since the last AIMAGE BEGIN (each switch)",
+    ),
+    (12428, "rfutil sequence changed the expected AI sequence"),
 ];
 
 impl Error {
@@ -328,6 +372,10 @@ impl Error {
             Error::LogFailed { .. } => 90524,
             Error::TreeCorrupt { .. } => 90525,
             Error::Io { .. } => 90526,
+            Error::AiExtentFull { .. } => 3774,
+            Error::SequenceWithAiOff => 90527,
+            Error::AiBiMismatch { .. } => 90528,
+            Error::NoSuchAiExtentPath { .. } => 90529,
             Error::MasterBlock(e) => e.msg_number(),
             Error::Structure(e) => e.msg_number(),
             Error::Note(e) => e.msg_number(),

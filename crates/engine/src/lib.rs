@@ -1,10 +1,12 @@
 //! The afterimage storage engine: data blocks in extents, a buffer pool, the BI log with group
-//! commit, table locks, transactions over B+tree tables, crash recovery, the lock file and
-//! event log, and the offline administration of a database.
+//! commit, after-imaging to the AI extents, table locks, transactions over B+tree tables, crash
+//! recovery, the lock file and event log, and the offline administration of a database
+//! (including `rfutil`'s after-imaging commands).
 //!
 //! Every change to a block is one note (docs/formats/note.md) logged before the block can reach
-//! disk; commit returns only when its commit note is durable; crash recovery at open redoes the
-//! BI with the apply rule and rolls back the transactions that never ended.
+//! disk, to the BI and, while after-imaging is on, to the busy AI extent; commit returns only
+//! when its commit note is durable in both; crash recovery at open redoes the BI with the apply
+//! rule and rolls back the transactions that never ended.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -20,6 +22,7 @@
 //! ```
 
 mod admin;
+mod ai;
 mod alloc;
 mod bi;
 mod block;
@@ -45,6 +48,10 @@ mod txn;
 pub use admin::{
     Description, RepairTarget, TruncateReport, add_extents, busy, copy_database, create_database,
     describe, repair, truncate_bi,
+};
+pub use ai::{
+    AiExtentSelector, AiSwitched, OfflineLock, ai_extent_specs, ai_extents, aimage_begin,
+    aimage_end, aimage_extent_empty, aimage_new, mark_backedup, set_sequence,
 };
 pub use db::{AccessMode, Database, EngineStats, OpenOptions};
 pub use error::{Error, MESSAGES, Result};

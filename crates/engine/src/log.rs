@@ -2,24 +2,33 @@
 //! them durable with group commit (one thread writes and syncs everything buffered while the
 //! others wait; every waiter whose note is covered returns).
 //!
+//! While after-imaging is on, every batch also goes to the busy AI extent ([`AiPipe`], in
+//! parallel with the BI), and the switch to the next AI extent is decided when a note is
+//! appended ([`AiPlan`]): a note that would not fit is preceded by an `AiSwitch` note.
+//!
 //! Invariants: notes are framed in sequence order, contiguously; `durable` only grows and every
-//! note with a sequence up to it is synced in every sink; after a write or sync failure the log
-//! is failed for good (what reached the disk is unknown) and every later flush reports it, so
-//! nothing is acknowledged that crash recovery might not find.
+//! note with a sequence up to it is synced in the BI and (after-imaging on) the AI; after a
+//! write or sync failure the log is failed for good (what reached the disk is unknown) and every
+//! later flush reports it, so nothing is acknowledged that crash recovery might not find; once
+//! a needed switch finds the next AI extent not empty the log is stopped: that append and every
+//! later one fail with 3774, while the notes appended before it (which fit) are still written.
 
-use aiextent::{NoteHeader, NoteKind, encode_note};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aiextent::{NoteHeader, NoteKind, encode_note, encoded_len};
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId, UpdateCounter};
 use parking_lot::{Condvar, Mutex};
 
+use crate::ai::{AiPipe, AiPlan, AiShared, AiSwitched, Next, SWITCH_FRAME_LEN};
 use crate::bi::BI_HEADER_BYTES;
 use crate::error::{Error, Result};
 
 /// Buffered notes beyond which a changer writes them out itself (bounds memory).
 pub(crate) const MAX_BUFFERED_BYTES: usize = 4 << 20;
 
-/// Where encoded notes go. The BI is one sink; while after-imaging is on, the busy AI extent
-/// is another (it re-seals the frames for its own seed with `aiextent::reseal_frames`), and a
-/// flush returns only when every sink holds the notes durably.
+/// Where encoded notes go: the BI. (While after-imaging is on, the busy AI extent gets the same
+/// frames through [`AiPipe`], which re-seals them for its own seed.)
 pub(crate) trait NoteSink: Send + Sync {
     /// Appends whole frames (sealed with the BI generation as seed) after the previous ones.
     fn append(&self, frames: &[u8]) -> Result<()>;
@@ -76,8 +85,12 @@ struct LogState {
     durable: u64,
     /// A thread is writing and syncing.
     flushing: bool,
-    /// The first write or sync failure.
+    /// The first write or sync failure (nothing more is written).
     failed: Option<String>,
+    /// The AI stop: the next AI extent (this file) was not empty (nothing more is appended).
+    ai_full: Option<PathBuf>,
+    /// Where appended notes land in the AI extents (after-imaging on).
+    ai: Option<AiPlan>,
     /// Frame seed (BI generation).
     seed: u64,
     /// Bytes of notes in the BI generation so far (durable or buffered).
@@ -111,18 +124,25 @@ pub(crate) struct LogCounters {
 pub(crate) struct LogManager {
     state: Mutex<LogState>,
     done: Condvar,
-    sinks: Vec<Box<dyn NoteSink>>,
+    /// The BI (`None` on a read-only open, which never writes).
+    bi: Option<Box<dyn NoteSink>>,
+    ai: Option<AiPipe>,
 }
 
 impl LogManager {
     /// A log whose next note is `next_seq`, framing with `seed`, with `bytes_in_generation`
-    /// bytes of notes already in the BI.
+    /// bytes of notes already in the BI; with `ai`, after-imaging is on.
     pub(crate) fn new(
         next_seq: NoteSeq,
         seed: u64,
         bytes_in_generation: u64,
-        sinks: Vec<Box<dyn NoteSink>>,
+        bi: Option<Box<dyn NoteSink>>,
+        ai: Option<(AiPipe, AiPlan)>,
     ) -> LogManager {
+        let (ai, plan) = match ai {
+            Some((pipe, plan)) => (Some(pipe), Some(plan)),
+            None => (None, None),
+        };
         LogManager {
             state: Mutex::new(LogState {
                 next_seq: next_seq.0,
@@ -131,6 +151,8 @@ impl LogManager {
                 durable: next_seq.0 - 1,
                 flushing: false,
                 failed: None,
+                ai_full: None,
+                ai: plan,
                 seed,
                 bytes_in_generation,
                 notes: 0,
@@ -138,7 +160,123 @@ impl LogManager {
                 syncs: 0,
             }),
             done: Condvar::new(),
-            sinks,
+            bi,
+            ai,
+        }
+    }
+
+    /// Makes room in the AI for a frame of `frame_len` bytes: while it does not fit in the
+    /// busy extent, appends an `AiSwitch` note (the switch itself is made when the batch is
+    /// written). When the next extent is not Empty the log stops with 3774.
+    fn reserve(&self, st: &mut LogState, frame_len: usize) -> Result<()> {
+        if let Some(path) = &st.ai_full {
+            return Err(Error::AiExtentFull { path: path.clone() });
+        }
+        loop {
+            let Some(plan) = st.ai.as_mut() else {
+                return Ok(());
+            };
+            if plan.fits(frame_len) {
+                plan.add(frame_len);
+                return Ok(());
+            }
+            match plan.next() {
+                Next::To(to) => {
+                    self.push_switch(st, to);
+                }
+                Next::NotEmpty(path) | Next::OnlyOne(path) => {
+                    let err = Error::AiExtentFull { path: path.clone() };
+                    st.ai_full = Some(path);
+                    if let Some(ai) = &self.ai {
+                        ai.shared()
+                            .log_event(&err.to_string(), Some(err.msg_number()));
+                        ai.shared().log_event(
+                            "the database stopped: every write fails until an AI extent is emptied (rfutil aimage extent empty) and the database is opened again",
+                            None,
+                        );
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// After an append found the database stopped: writes out what was appended before the
+    /// stop (best effort), so the AI extents on disk are as full as the stop says; returns `e`.
+    fn stopped(&self, e: Error) -> Error {
+        let _ = self.flush_all();
+        e
+    }
+
+    /// Appends the `AiSwitch` note of a switch to plan slot `to`; returns its sequence.
+    fn push_switch(&self, st: &mut LogState, to: usize) -> NoteSeq {
+        let plan = st.ai.as_mut().expect("after-imaging is on");
+        let ai_seq = plan.switched(to);
+        let seq = NoteSeq(st.next_seq);
+        st.next_seq += 1;
+        self.push(NoteHeader::ai_switch(seq, ai_seq), &[], st);
+        debug_assert_eq!(SWITCH_FRAME_LEN as usize, encoded_len(&[]));
+        seq
+    }
+
+    /// `rfutil aimage new`: appends the `AiSwitch` note of a switch to the next extent. The
+    /// caller flushes up to the returned sequence. Refused, changing nothing, with
+    /// after-imaging off, a single extent, or the next extent not Empty (3774; the database
+    /// goes on).
+    pub(crate) fn ai_switch(&self) -> Result<(AiSwitched, NoteSeq)> {
+        let mut st = self.state.lock();
+        if let Some(path) = &st.ai_full {
+            return Err(Error::AiExtentFull { path: path.clone() });
+        }
+        let Some(plan) = st.ai.as_ref() else {
+            return Err(Error::Note(aiextent::Error::AiNotEnabled));
+        };
+        let from_extent = plan.busy_number();
+        let to = match plan.next() {
+            Next::To(to) => to,
+            Next::NotEmpty(path) => return Err(Error::AiExtentFull { path }),
+            Next::OnlyOne(path) => {
+                return Err(Error::Note(aiextent::Error::OnlyOneExtent { path }));
+            }
+        };
+        let to_extent = plan.number_of(to);
+        let new_seq = plan.next_seq();
+        let seq = self.push_switch(&mut st, to);
+        Ok((
+            AiSwitched {
+                from_extent,
+                to_extent,
+                new_seq,
+            },
+            seq,
+        ))
+    }
+
+    /// `Err(AiExtentFull)` once a switch stopped the database.
+    pub(crate) fn check_running(&self) -> Result<()> {
+        match &self.state.lock().ai_full {
+            Some(path) => Err(Error::AiExtentFull { path: path.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// The AI side, while after-imaging is on.
+    pub(crate) fn ai(&self) -> Option<&Arc<AiShared>> {
+        self.ai.as_ref().map(AiPipe::shared)
+    }
+
+    /// Closes the AI extents cleanly (after the closing checkpoint).
+    pub(crate) fn close_ai(&self) -> Result<()> {
+        match &self.ai {
+            Some(pipe) => pipe.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets the AI extents go without writing (after a failure).
+    pub(crate) fn abandon_ai(&self) {
+        if let Some(pipe) = &self.ai {
+            pipe.abandon();
         }
     }
 
@@ -152,8 +290,12 @@ impl LogManager {
     }
 
     /// Appends a note without ranges (begin, commit, rollback, open stamp); returns its sequence.
-    pub(crate) fn append_marker(&self, kind: NoteKind, txn: TxnId, aux: u64) -> NoteSeq {
+    pub(crate) fn append_marker(&self, kind: NoteKind, txn: TxnId, aux: u64) -> Result<NoteSeq> {
         let mut st = self.state.lock();
+        if let Err(e) = self.reserve(&mut st, encoded_len(&[])) {
+            drop(st);
+            return Err(self.stopped(e));
+        }
         let seq = NoteSeq(st.next_seq);
         st.next_seq += 1;
         let header = NoteHeader {
@@ -167,12 +309,16 @@ impl LogManager {
             aux,
         };
         self.push(header, &[], &mut st);
-        seq
+        Ok(seq)
     }
 
     /// Appends a block change; returns its sequence.
-    pub(crate) fn append_change(&self, c: &Change<'_>) -> NoteSeq {
+    pub(crate) fn append_change(&self, c: &Change<'_>) -> Result<NoteSeq> {
         let mut st = self.state.lock();
+        if let Err(e) = self.reserve(&mut st, encoded_len(c.ranges)) {
+            drop(st);
+            return Err(self.stopped(e));
+        }
         let seq = NoteSeq(st.next_seq);
         st.next_seq += 1;
         let header = NoteHeader {
@@ -186,7 +332,7 @@ impl LogManager {
             aux: c.aux,
         };
         self.push(header, c.ranges, &mut st);
-        seq
+        Ok(seq)
     }
 
     /// The sequence the next note will get.
@@ -214,15 +360,23 @@ impl LogManager {
         }
     }
 
-    /// The failure that stopped the log, if any.
-    pub(crate) fn failure(&self) -> Option<String> {
-        self.state.lock().failed.clone()
+    /// Why the log stopped, if it did: the AI stop first (the cause the DBA must act on).
+    pub(crate) fn failure(&self) -> Option<Error> {
+        let st = self.state.lock();
+        match (&st.ai_full, &st.failed) {
+            (Some(path), _) => Some(Error::AiExtentFull { path: path.clone() }),
+            (None, Some(reason)) => Some(Error::LogFailed {
+                reason: reason.clone(),
+            }),
+            (None, None) => None,
+        }
     }
 
     /// Returns once every note up to `seq` is durable in every sink (group commit).
     pub(crate) fn flush_to(&self, seq: NoteSeq) -> Result<()> {
         let mut st = self.state.lock();
         loop {
+            // After an AI stop the notes appended before it still go out (they fit).
             if let Some(reason) = &st.failed {
                 return Err(Error::LogFailed {
                     reason: reason.clone(),
@@ -251,7 +405,11 @@ impl LogManager {
                     st.durable = upto;
                     st.syncs += 1;
                 }
-                Err(e) => st.failed = Some(e.to_string()),
+                Err(e) => {
+                    if st.failed.is_none() {
+                        st.failed = Some(e.to_string());
+                    }
+                }
             }
             self.done.notify_all();
         }
@@ -264,15 +422,21 @@ impl LogManager {
     }
 
     fn write_all(&self, frames: &[u8]) -> Result<()> {
-        if !frames.is_empty() {
-            for sink in &self.sinks {
-                sink.append(frames)?;
+        let bi_write = || match &self.bi {
+            Some(bi) if !frames.is_empty() => bi.append(frames),
+            _ => Ok(()),
+        };
+        let bi_sync = || match &self.bi {
+            Some(bi) => bi.sync(),
+            None => Ok(()),
+        };
+        match &self.ai {
+            Some(ai) if !frames.is_empty() => ai.write(frames, bi_write, bi_sync),
+            _ => {
+                bi_write()?;
+                bi_sync()
             }
         }
-        for sink in &self.sinks {
-            sink.sync()?;
-        }
-        Ok(())
     }
 
     /// Starts a new BI generation after the BI was reset: new seed, nothing buffered.
@@ -287,8 +451,11 @@ impl LogManager {
         st.bytes_in_generation = 0;
     }
 
-    /// Marks the log failed (a reset went wrong half way).
+    /// Marks the log failed (a reset went wrong half way); an earlier failure stays.
     pub(crate) fn fail(&self, reason: String) {
-        self.state.lock().failed = Some(reason);
+        let mut st = self.state.lock();
+        if st.failed.is_none() {
+            st.failed = Some(reason);
+        }
     }
 }

@@ -1,17 +1,23 @@
-//! Opening a database: lock, control area, identity checks, extents, BI, crash recovery.
+//! Opening a database: lock, control area, identity checks, extents, BI, the AI extents
+//! (reconciled and aligned with the BI), crash recovery.
 //!
 //! Invariants: nothing is written before every check passed (lock, master block, catalogue,
 //! `control_path` equal to the control area's real path, every extent present and naming this
 //! database); a read-only open writes nothing and refuses a database that is not clean; an
-//! open for update cuts the BI at the end of its valid stream before appending to it.
+//! open for update cuts the BI at the end of its valid stream before appending to it, and with
+//! after-imaging on aligns the AI with the BI before anything new is written, so that crash
+//! recovery's notes reach the AI like any other.
 
 use std::sync::Arc;
 
+use aiextent::NoteKind;
 use btree::BTree;
 use masterblock::{DbState, ExtentKind, MasterBlockFile, NoteSeq};
+use parking_lot::Mutex;
 use storage::{OpenMode, Storage, StorageRef};
 use structure::{Catalogue, CatalogueFile};
 
+use crate::ai::{self, AiPipe, AiPlan, AiShared};
 use crate::bi::{BI_HEADER_BYTES, BiFile};
 use crate::checkpoint;
 use crate::db::{AccessMode, OpenOptions, Parts, Shared, state_name};
@@ -160,6 +166,7 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         bs,
     )?;
     let generation = bi.header.generation;
+    let master = Arc::new(Mutex::new(master));
     if read_only {
         let next = NoteSeq(mb.next_note_seq.0.max(bi.header.start_note_seq.0));
         let parts = Parts {
@@ -171,18 +178,23 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
             files,
             bi: None,
             bi_sink: None,
-            log: LogManager::new(next, generation, 0, Vec::new()),
+            log: LogManager::new(next, generation, 0, None, None),
             opts,
             next_txn: mb.next_txn_id.0,
             lock_file,
         };
         return Ok(Shared::assemble(parts));
     }
-    let stream = bi.read_stream()?;
+    let mut stream = bi.read_stream()?;
     let file_len = bi.file.len().map_err(Error::io("inspect", &bi_path))?;
     if file_len != BI_HEADER_BYTES + stream.end as u64 {
         bi.truncate_notes(stream.end as u64)?;
     }
+    let ai = if mb.ai_enabled {
+        open_ai(&storage, db, &catalogue, &master, &opts, &bi, &mut stream)?
+    } else {
+        None
+    };
     let in_bi = bi.header.start_note_seq.0 + stream.notes.len() as u64;
     let next_seq = NoteSeq(mb.next_note_seq.0.max(in_bi));
     let max_txn = stream.notes.iter().map(|(_, h)| h.txn.0).max().unwrap_or(0);
@@ -192,7 +204,8 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         next_seq,
         generation,
         stream.end as u64,
-        vec![Box::new(Arc::clone(&sink))],
+        Some(Box::new(Arc::clone(&sink))),
+        ai,
     );
     let shared = Shared::assemble(Parts {
         storage,
@@ -209,7 +222,15 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         lock_file,
     });
     let stamp = checkpoint::mark_open(&shared)?;
-    if !stream.notes.is_empty() {
+    // The stream marks the change of stamp before any note written under it.
+    shared
+        .log
+        .append_marker(NoteKind::OpenStamp, masterblock::TxnId(0), stamp.0)?;
+    let needs_recovery = stream
+        .notes
+        .iter()
+        .any(|(_, h)| !matches!(h.kind, NoteKind::OpenStamp | NoteKind::AiSwitch));
+    if needs_recovery {
         let report = recovery::recover(&shared, &stream, generation)?;
         shared.pool.forget_damaged();
         *shared.recovery.lock() = Some(report);
@@ -223,13 +244,50 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
             None,
         );
     }
-    shared.log.append_marker(
-        aiextent::NoteKind::OpenStamp,
-        masterblock::TxnId(0),
-        stamp.0,
-    );
     shared.log_event("engine", "database opened for update (single-user)", None);
     Ok(shared)
+}
+
+/// With after-imaging on: opens and reconciles the AI extents, aligns them with the BI (which
+/// may gain the first extent's switch note: `stream` is then read again) and returns the AI
+/// writer and plan for the log; `None` if reconcile found after-imaging to be off after all.
+fn open_ai(
+    storage: &StorageRef,
+    db: &DbPath,
+    catalogue: &Catalogue,
+    master: &Arc<Mutex<MasterBlockFile>>,
+    opts: &OpenOptions,
+    bi: &BiFile,
+    stream: &mut crate::bi::BiStream,
+) -> Result<Option<(AiPipe, AiPlan)>> {
+    let set = {
+        let mut mb = master.lock();
+        ai::open_set(
+            storage,
+            db,
+            catalogue,
+            &mut mb,
+            opts.ai_variable_limit_bytes,
+        )?
+    };
+    if set.writer().is_none() {
+        return Ok(None);
+    }
+    let shared = Arc::new(AiShared {
+        set: Mutex::new(Some(set)),
+        master: Arc::clone(master),
+        storage: storage.clone(),
+        path: db.clone(),
+    });
+    if ai::align(&shared, bi, stream)? {
+        *stream = bi.read_stream()?;
+    }
+    let seq = master.lock().get().ai_seq_current;
+    let plan = AiPlan::new(
+        shared.set.lock().as_ref().expect("the AI extents are open"),
+        seq,
+    );
+    Ok(Some((AiPipe::new(shared, opts.ai_parallel_sync), plan)))
 }
 
 /// Checks the table catalogue and every table's B+tree.

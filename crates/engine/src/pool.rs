@@ -203,6 +203,11 @@ impl Pool {
     /// Writes a dirty frame after making the log durable up to its last note.
     fn write_frame(&self, data: &mut FrameData, files: &DataFiles, log: &LogManager) -> Result<()> {
         let (area, block) = data.key.expect("a dirty frame holds a block");
+        debug_assert_eq!(
+            block::last_note(&data.buf),
+            data.last_seq,
+            "a dirty block records the note the log must cover first"
+        );
         log.flush_to(NoteSeq(data.last_seq))?;
         block::seal(&mut data.buf, area, block);
         files.write(area, block, &data.buf)?;

@@ -113,7 +113,7 @@ pub(crate) fn recover(db: &Shared, stream: &BiStream, seed: u64) -> Result<Recov
             NoteKind::TxRollback,
             masterblock::TxnId(*txn),
             masterblock::now_micros() as u64,
-        );
+        )?;
     }
     report.txns_rolled_back = losers.len() as u64;
     Ok(report)

@@ -63,7 +63,7 @@ impl TxnState {
         db.writable()?;
         if !self.logged_begin {
             db.log
-                .append_marker(NoteKind::TxBegin, self.id, self.begin_time as u64);
+                .append_marker(NoteKind::TxBegin, self.id, self.begin_time as u64)?;
             self.logged_begin = true;
         }
         Ok(())
@@ -119,20 +119,23 @@ impl TxnState {
 
     /// Rolls the whole transaction back and ends it.
     fn rollback_all(&mut self, db: &Shared) -> Result<()> {
-        let outcome = self.undo_to(db, 0);
+        let mut outcome = self.undo_to(db, 0);
+        if outcome.is_ok() && self.logged_begin {
+            outcome = db
+                .log
+                .append_marker(
+                    NoteKind::TxRollback,
+                    self.id,
+                    masterblock::now_micros() as u64,
+                )
+                .map(|_| ());
+        }
         if let Err(e) = &outcome {
             // Memory now holds changes that can be neither kept nor undone: stop making
             // anything durable; reopening the database rolls the transaction back.
             db.log
                 .fail(format!("rollback of transaction {} failed: {e}", self.id));
         } else {
-            if self.logged_begin {
-                db.log.append_marker(
-                    NoteKind::TxRollback,
-                    self.id,
-                    masterblock::now_micros() as u64,
-                );
-            }
             self.free_allocated_from(db, 0);
         }
         self.pending_free.clear();
@@ -353,11 +356,19 @@ impl<'db> Txn<'db> {
         }
         self.st.status = Status::Finished;
         let upto = if self.st.logged_begin {
-            let seq = db.log.append_marker(
+            let seq = match db.log.append_marker(
                 NoteKind::TxCommit,
                 self.st.id,
                 masterblock::now_micros() as u64,
-            );
+            ) {
+                Ok(seq) => seq,
+                Err(e) => {
+                    // The log stopped (a full AI extent): the commit is not made; reopening
+                    // the database rolls the transaction back.
+                    self.st.end(db);
+                    return Err(e);
+                }
+            };
             let frees: Vec<_> = self.st.pending_free.drain(..).collect();
             for (area, block) in frees {
                 // A block that cannot be freed stays allocated but unused.

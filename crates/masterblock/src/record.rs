@@ -83,6 +83,8 @@ pub enum DbState {
     RollForwardInProgress,
     /// Rolled forward with transactions in flight: roll forward more or open to roll them back.
     RolledForwardInFlight,
+    /// A restore is in progress or was cut short: run `prorest` again.
+    Restoring,
 }
 
 impl DbState {
@@ -93,6 +95,7 @@ impl DbState {
             DbState::Open => 1,
             DbState::RollForwardInProgress => 2,
             DbState::RolledForwardInFlight => 3,
+            DbState::Restoring => 4,
         }
     }
 
@@ -103,6 +106,7 @@ impl DbState {
             1 => Some(DbState::Open),
             2 => Some(DbState::RollForwardInProgress),
             3 => Some(DbState::RolledForwardInFlight),
+            4 => Some(DbState::Restoring),
             _ => None,
         }
     }

@@ -94,7 +94,23 @@ fn any_state() -> impl Strategy<Value = DbState> {
         Just(DbState::Open),
         Just(DbState::RollForwardInProgress),
         Just(DbState::RolledForwardInFlight),
+        Just(DbState::Restoring),
     ]
+}
+
+#[test]
+fn state_codes_round_trip() {
+    for (state, code) in [
+        (DbState::Clean, 0),
+        (DbState::Open, 1),
+        (DbState::RollForwardInProgress, 2),
+        (DbState::RolledForwardInFlight, 3),
+        (DbState::Restoring, 4),
+    ] {
+        assert_eq!(state.code(), code);
+        assert_eq!(DbState::from_code(code), Some(state));
+    }
+    assert_eq!(DbState::from_code(5), None);
 }
 
 prop_compose! {
@@ -258,7 +274,7 @@ fn every_field_check_fails_on_its_own() {
             Box::new(|b| b[12..16].copy_from_slice(&16384u32.to_le_bytes())),
         ),
         ("generation", 0, Box::new(|b| b[16..24].fill(0))),
-        ("db_state", 4, Box::new(|b| b[40] = 4)),
+        ("db_state", 5, Box::new(|b| b[40] = 5)),
         ("ai_enabled", 2, Box::new(|b| b[41] = 2)),
         (
             "flags",

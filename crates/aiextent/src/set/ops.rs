@@ -7,9 +7,9 @@
 
 use masterblock::{AiSeq, MasterBlockFile, NoteSeq};
 
-use super::ExtentSet;
+use super::{ExtentSet, io_error};
 use crate::Error;
-use crate::extent::{AiExtentFile, AiState, AiWriter, BusyStart};
+use crate::extent::{AiExtentFile, AiHeader, AiState, AiWriter, BusyStart, ExtentReader};
 
 fn mb_error(source: masterblock::Error) -> Error {
     Error::MasterBlock { source }
@@ -240,5 +240,87 @@ impl ExtentSet {
         }
         self.guarded("aimage extent empty", |set| set.make_empty(i))?;
         Ok(ai_number)
+    }
+
+    /// Cuts the busy extent's notes after note `last` (notes synced to the AI but never to
+    /// the BI, found when the database opens): everything after that note is cleared (a
+    /// variable extent truncated, a fixed one zeroed to its end) and synced, with the header's
+    /// `used_bytes` 0 (unknown) first, and the writer resumes there. Returns the offset cut at,
+    /// or `None` when `last` is already the last note. Panics (a caller bug) unless the set is
+    /// reconciled with after-imaging on and `last` is a note of the busy extent.
+    ///
+    /// A crash part way leaves a busy extent whose end the next reconcile clears from the end
+    /// of its notes, so the cut can simply be made again.
+    pub fn truncate_busy_after(&mut self, last: NoteSeq) -> Result<Option<u64>, Error> {
+        self.check_usable(true)?;
+        let (i, writer) = self
+            .writer
+            .take()
+            .expect("the busy extent is cut only while after-imaging is on");
+        let path = self.members[i].spec.path.clone();
+        let file = writer.extent().file().clone();
+        drop(writer);
+        self.guarded("cutting the busy AI extent", |set| {
+            let mut extent = AiExtentFile::open(file.clone(), &path)?;
+            let header = *extent.header();
+            let mut reader = ExtentReader::new(file.clone(), &path, &header)?;
+            let mut cut_at = None;
+            let mut more_after = false;
+            while let Some(note) = reader.next()? {
+                if cut_at.is_some() {
+                    more_after = true;
+                    break;
+                }
+                if note.header.note_seq == last {
+                    cut_at = Some(reader.offset());
+                }
+            }
+            let cut_at = cut_at.unwrap_or_else(|| {
+                panic!(
+                    "note {last} is not in the busy AI extent {}",
+                    path.display()
+                )
+            });
+            if more_after {
+                if header.used_bytes != 0 {
+                    extent.set_header(AiHeader {
+                        used_bytes: 0,
+                        ..header
+                    })?;
+                }
+                let len = file
+                    .len()
+                    .map_err(io_error(&path, "get the length of", 0))?;
+                if header.ext.fixed {
+                    const CHUNK: u64 = 1 << 20;
+                    let zeros = vec![0u8; CHUNK as usize];
+                    let mut at = cut_at;
+                    while at < len {
+                        let n = CHUNK.min(len - at);
+                        file.write_at(&zeros[..n as usize], at).map_err(io_error(
+                            &path,
+                            "clear notes after the cut in",
+                            at,
+                        ))?;
+                        at += n;
+                    }
+                } else {
+                    file.set_len(cut_at)
+                        .map_err(io_error(&path, "truncate", cut_at))?;
+                }
+                file.sync().map_err(io_error(&path, "sync", cut_at))?;
+            }
+            set.members[i].header = *extent.header();
+            let capacity = set.members[i].spec.capacity_bytes();
+            let writer = AiWriter::resume(extent, capacity)?;
+            assert_eq!(
+                writer.end_offset(),
+                cut_at,
+                "the busy extent ends at the cut"
+            );
+            set.writer = Some((i, writer));
+            set.recovered_last = Some(last);
+            Ok(more_after.then_some(cut_at))
+        })
     }
 }

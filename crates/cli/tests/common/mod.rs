@@ -104,6 +104,9 @@ impl Scratch {
                 cli::proutil::run(c, w).map(|_| ())
             }),
             "proclient" => cli::run_with("proclient", words, &mut console, cli::proclient::run),
+            "rfutil" => cli::run_with("rfutil", words, &mut console, cli::rfutil::run),
+            "probkup" => cli::run_with("probkup", words, &mut console, cli::probkup::run),
+            "prorest" => cli::run_with("prorest", words, &mut console, cli::prorest::run),
             other => panic!("unknown tool {other}"),
         };
         drop(console);

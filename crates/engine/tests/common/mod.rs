@@ -161,3 +161,5 @@ where
         }
     }
 }
+
+pub mod ai;

@@ -1,0 +1,5 @@
+//! `probkup`: see `probkup --help`.
+
+fn main() -> std::process::ExitCode {
+    cli::probkup::main(std::env::args_os())
+}

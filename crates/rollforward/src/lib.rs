@@ -1,0 +1,1 @@
+//! rollforward (being built).
