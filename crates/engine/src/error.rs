@@ -166,6 +166,16 @@ pub enum Error {
         /// The file in the way.
         path: PathBuf,
     },
+    /// A restore into the database is in progress or was cut short.
+    #[error(
+        "a restore into {path} is in progress or was cut short; run `prorest {path_stem} FILE` again with the same backup"
+    )]
+    Restoring {
+        /// The control area.
+        path: PathBuf,
+        /// The database argument to give prorest.
+        path_stem: String,
+    },
     /// The database was not closed cleanly and cannot be opened read-only.
     #[error(
         "the database {path} was not closed cleanly (state {state}); run `proutil {path_stem} -C truncate bi` to recover it first"
@@ -338,6 +348,10 @@ pub const MESSAGES: &[(u32, &str)] = &[
         "after-image file number N since the last AIMAGE BEGIN (each switch)",
     ),
     (12428, "rfutil sequence changed the expected AI sequence"),
+    (
+        90599,
+        "a restore into the database is in progress or was cut short",
+    ),
 ];
 
 impl Error {
@@ -364,6 +378,7 @@ impl Error {
             Error::ForeignExtent { .. } => 90516,
             Error::ExtentExists { .. } => 90517,
             Error::NotClean { .. } => 90518,
+            Error::Restoring { .. } => 90599,
             Error::DatabaseExists { .. } => 90519,
             Error::NoDatabase { .. } => 90520,
             Error::BlockCorrupt { .. } => 90521,

@@ -145,6 +145,12 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
     let catalogue = catf.get().clone();
     check_identity(storage.as_ref(), db, &catalogue)?;
     let mb = *master.get();
+    if mb.state == DbState::Restoring {
+        return Err(Error::Restoring {
+            path: db.control_path(),
+            path_stem: db.to_string(),
+        });
+    }
     if read_only && mb.state != DbState::Clean {
         return Err(Error::NotClean {
             path: db.control_path(),

@@ -237,3 +237,26 @@ fn a_full_area_fails_the_insert_alone() {
     d.close().unwrap();
     assert_eq!(reopen_and_dump(&storage, &db), model);
 }
+
+#[test]
+fn a_database_cut_short_in_a_restore_refuses_every_open() {
+    let (_sim, storage, db) = common::sim_db();
+    common::create_standard(&storage, &db);
+    let control = storage
+        .open(&db.control_path(), storage::OpenMode::ReadWrite)
+        .unwrap();
+    let mut mb = masterblock::MasterBlockFile::open(control).unwrap();
+    mb.update(|m| m.state = masterblock::DbState::Restoring)
+        .unwrap();
+    for access in [engine::AccessMode::ReadWrite, engine::AccessMode::ReadOnly] {
+        let opts = engine::OpenOptions {
+            access,
+            ..common::opts()
+        };
+        let err = engine::Database::open(storage.clone(), &db, opts)
+            .err()
+            .expect("refused");
+        assert_eq!(err.msg_number(), 90599, "{err}");
+        assert!(err.to_string().contains("prorest"), "{err}");
+    }
+}
