@@ -220,6 +220,11 @@ pub fn repair(storage: &StorageRef, db: &DbPath, target: RepairTarget) -> Result
     let (master, mut catf) = read_control(s, db, true)?;
     let mb = *master.get();
     let mut cat = catf.get().clone();
+    // The control area is where it is now: relative paths of a structure file resolve against
+    // its directory, and its own catalogue entry must name it.
+    let ctl = db.control_path();
+    let actual_control = s.canonicalize(&ctl).map_err(Error::io("resolve", &ctl))?;
+    point_control_at(&mut cat, &actual_control);
     match target {
         RepairTarget::Dir(dir) => {
             let dir = if dir.is_absolute() {
@@ -233,12 +238,21 @@ pub fn repair(storage: &StorageRef, db: &DbPath, target: RepairTarget) -> Result
         }
         RepairTarget::St(st) => cat.repair_from_st(&st)?,
     }
-    let ctl = db.control_path();
-    cat.control_path = s.canonicalize(&ctl).map_err(Error::io("resolve", &ctl))?;
+    point_control_at(&mut cat, &actual_control);
     verify_extents(s, &cat, mb.db_id, mb.block_size)?;
     catf.replace(cat)?;
     crate::eventlog::log_event_in(s, db, "PROSTRCT", "structure repaired", None);
     Ok(())
+}
+
+/// Records `path` as the control area's place: `control_path` and the control area's extent.
+fn point_control_at(cat: &mut Catalogue, path: &std::path::Path) {
+    cat.control_path = path.to_path_buf();
+    for area in cat.areas.iter_mut().filter(|a| a.kind == AreaKind::Control) {
+        for extent in &mut area.extents {
+            extent.path = path.to_path_buf();
+        }
+    }
 }
 
 /// `prodb dst src`: copies a closed, clean database under a new identity.
