@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 
 mod demo;
 mod figures;
+mod fixtures;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "demo" => demo::run_demo(rest),
         "bench" => bench(rest),
+        "fixtures" => fixtures::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -40,6 +42,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   demo     create the built-in demo database in a fresh directory and walk through
            create, load, crash and recover, printing each command
   test     format check, clippy with -D warnings on all targets, and every test
+  fixtures (re)write testdata/v1/ with the debug binaries, deterministically
+           (SOURCE_DATE_EPOCH); a second run changes no file
   bench    the README's throughput figures, then the criterion benchmarks
            (--quick: the figures only)";
 
@@ -94,12 +98,13 @@ fn test(rest: &[String]) -> Result<(), String> {
 }
 
 /// `cargo xtask bench [--quick] [criterion filters]`: the README's figures first (TPC-B
-/// commits/s through the release binaries, 1 and 4 clients), then the criterion benchmarks
-/// unless `--quick` is given.
+/// commits/s through the release binaries, 1 and 4 clients; roll forward throughput and peak
+/// memory), then the criterion benchmarks unless `--quick` is given.
 fn bench(rest: &[String]) -> Result<(), String> {
     let cargo = cargo();
     let quick = rest.iter().any(|a| a == "--quick");
     figures::tpcb(&cargo)?;
+    figures::roll_forward(&cargo)?;
     if quick {
         return Ok(());
     }

@@ -102,6 +102,14 @@ pub enum Error {
         /// The backup crate's error.
         source: Box<backup::Error>,
     },
+    /// A roll forward error (`rfutil roll forward`).
+    #[error("{source}")]
+    RollForward {
+        /// The database, for the event log.
+        db: Option<DbPath>,
+        /// The rollforward crate's error.
+        source: Box<rollforward::Error>,
+    },
     /// A workload error on a database.
     #[error("{source}")]
     Workload {
@@ -131,15 +139,17 @@ impl Error {
             Error::NoFullExtent => 90709,
             Error::Workload { source, .. } => source.msg_number(),
             Error::Backup { source, .. } => source.msg_number(),
+            Error::RollForward { source, .. } => source.msg_number(),
         }
     }
 
     /// The database the error concerns, if known.
     pub fn database(&self) -> Option<&DbPath> {
         match self {
-            Error::Engine { db, .. } | Error::Workload { db, .. } | Error::Backup { db, .. } => {
-                db.as_ref()
-            }
+            Error::Engine { db, .. }
+            | Error::Workload { db, .. }
+            | Error::Backup { db, .. }
+            | Error::RollForward { db, .. } => db.as_ref(),
             _ => None,
         }
     }
@@ -198,7 +208,7 @@ pub const MESSAGES: &[(u32, &str)] = &[
 /// Every message number of every crate, with the crate that owns it, sorted by number.
 pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
     let mut all = Vec::new();
-    let sets: [(&str, &[(u32, &str)]); 8] = [
+    let sets: [(&str, &[(u32, &str)]); 9] = [
         ("masterblock", masterblock::MESSAGES),
         ("structure", structure::MESSAGES),
         ("aiextent", aiextent::MESSAGES),
@@ -206,6 +216,7 @@ pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
         ("engine", engine::MESSAGES),
         ("workload", workload::MESSAGES),
         ("backup", backup::MESSAGES),
+        ("rollforward", rollforward::MESSAGES),
         ("cli", MESSAGES),
     ];
     for (krate, set) in sets {

@@ -24,7 +24,7 @@ const HELP: &str = "usage: rfutil db -C qualifier
   aimage scan [verbose] -a FILE      what an after-image file holds
   aiverify partial | full -a FILE    check an after-image file
   sequence                           expected AI sequence := current (on an OS copy)
-  roll forward [retry] [verbose] [endtime yyyy:mm:dd:hh:mm:ss | endtrans N] [oplock]
+  roll forward [retry] [verbose] [endtime yyyy:mm:dd:hh:mm:ss | endtrans N] [oplock] [-B n]
       (-a FILE | -ailist LISTFILE)   apply after-image files to a backup or a copy
   roll opunlock                      release the roll forward operation lock";
 

@@ -59,7 +59,7 @@ fn run(db: &Shared, mark_clean: bool) -> Result<bool> {
 }
 
 /// Resets the BI to a new generation starting at `next` (caller: nothing active, all synced).
-fn reset_bi(db: &Shared, next: NoteSeq) -> Result<()> {
+pub(crate) fn reset_bi(db: &Shared, next: NoteSeq) -> Result<()> {
     let mut bi = db.bi.lock();
     let bi = bi.as_mut().expect("a database open for update has its BI");
     if let Err(e) = bi.reset(next) {

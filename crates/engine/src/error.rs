@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use masterblock::{AreaNo, BlockNo, DbId, TxnId};
+use masterblock::{AreaNo, BlockNo, DbId, NoteSeq, TxnId};
 
 /// Every way an engine operation can fail.
 #[derive(Debug, thiserror::Error)]
@@ -287,6 +287,50 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// A roll forward of the database was interrupted: only `roll forward retry` may go on.
+    #[error(
+        "a roll forward of this database was interrupted; finish it with `rfutil {path_stem} -C roll forward retry -a FILE`, naming the after-image file it was applying"
+    )]
+    RollForwardInterrupted {
+        /// The database argument.
+        path_stem: String,
+    },
+    /// Roll forward left transactions in flight: the database cannot be read yet.
+    #[error(
+        "roll forward left transactions in flight in {path_stem}, so it cannot be read yet; roll forward the next after-image file, or open the database for update (for example `proutil {path_stem} -C truncate bi`), which rolls them back"
+    )]
+    RolledForwardInFlight {
+        /// The database argument.
+        path_stem: String,
+    },
+    /// `roll forward oplock` holds the database for roll forward only.
+    #[error(
+        "the database {path_stem} is held for roll forward (roll forward oplock), so only roll forward may change it; run `rfutil {path_stem} -C roll opunlock` to open it for update"
+    )]
+    RollForwardLocked {
+        /// The database argument.
+        path_stem: String,
+    },
+    /// A note to roll forward does not follow the target's notes: notes are missing between.
+    #[error(
+        "roll forward needs note {expected} next but was given note {found}: the notes between are missing (an after-image file was skipped, or the database is not the copy these files continue)"
+    )]
+    ReplayGap {
+        /// The note the target needs next.
+        expected: NoteSeq,
+        /// The note given.
+        found: NoteSeq,
+    },
+    /// A note to roll forward cannot apply to this database's blocks.
+    #[error(
+        "note {note_seq} cannot be applied to this database: {reason}; the after-image file does not belong to it"
+    )]
+    ReplayNoteInvalid {
+        /// The note.
+        note_seq: NoteSeq,
+        /// What is wrong.
+        reason: String,
+    },
     /// A master block error.
     #[error(transparent)]
     MasterBlock(#[from] masterblock::Error),
@@ -344,6 +388,20 @@ pub const MESSAGES: &[(u32, &str)] = &[
     (90528, "AI extents and before-image log disagree"),
     (90529, "aimage extent empty: no AI extent at that path"),
     (
+        90670,
+        "a roll forward was interrupted: run roll forward retry",
+    ),
+    (
+        90671,
+        "roll forward left transactions in flight: roll forward more or open for update",
+    ),
+    (
+        90672,
+        "held for roll forward (oplock): run rfutil roll opunlock",
+    ),
+    (90673, "roll forward: notes missing before the note given"),
+    (90674, "roll forward: a note does not fit this database"),
+    (
         3778,
         "after-image file number N since the last AIMAGE BEGIN (each switch)",
     ),
@@ -391,6 +449,11 @@ impl Error {
             Error::SequenceWithAiOff => 90527,
             Error::AiBiMismatch { .. } => 90528,
             Error::NoSuchAiExtentPath { .. } => 90529,
+            Error::RollForwardInterrupted { .. } => 90670,
+            Error::RolledForwardInFlight { .. } => 90671,
+            Error::RollForwardLocked { .. } => 90672,
+            Error::ReplayGap { .. } => 90673,
+            Error::ReplayNoteInvalid { .. } => 90674,
             Error::MasterBlock(e) => e.msg_number(),
             Error::Structure(e) => e.msg_number(),
             Error::Note(e) => e.msg_number(),

@@ -41,6 +41,7 @@ mod open;
 mod path;
 mod pool;
 mod recovery;
+mod replay;
 mod store;
 mod tables;
 mod txn;
@@ -58,5 +59,8 @@ pub use error::{Error, MESSAGES, Result};
 pub use eventlog::log_event_at;
 pub use path::DbPath;
 pub use recovery::RecoveryReport;
+pub use replay::{
+    NoteOutcome, ROLL_FORWARD_BUFFERS, RedoReport, ReplayOptions, RollForwardTarget, roll_opunlock,
+};
 pub use tables::TableInfo;
 pub use txn::Txn;

@@ -16,7 +16,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aiextent::{NoteHeader, NoteKind, encode_note, encoded_len};
+use aiextent::note::append_frame;
+use aiextent::{FRAME_HEADER_LEN, NoteHeader, NoteKind, encode_note, encoded_len};
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId, UpdateCounter};
 use parking_lot::{Condvar, Mutex};
 
@@ -333,6 +334,27 @@ impl LogManager {
         };
         self.push(header, c.ranges, &mut st);
         Ok(seq)
+    }
+
+    /// Appends a note encoded elsewhere (roll forward): `body` is the body of a verified note
+    /// whose sequence is the next one (a caller bug otherwise: panics). Returns its sequence.
+    pub(crate) fn append_raw(&self, body: &[u8]) -> Result<NoteSeq> {
+        let mut guard = self.state.lock();
+        if let Err(e) = self.reserve(&mut guard, FRAME_HEADER_LEN + body.len()) {
+            drop(guard);
+            return Err(self.stopped(e));
+        }
+        let st = &mut *guard;
+        let seq = u64::from_le_bytes(body[..8].try_into().expect("a note body has a sequence"));
+        assert_eq!(seq, st.next_seq, "a note appended out of sequence");
+        st.next_seq += 1;
+        let before = st.buf.len();
+        append_frame(&mut st.buf, st.seed, body);
+        let len = (st.buf.len() - before) as u64;
+        st.bytes_in_generation += len;
+        st.bytes += len;
+        st.notes += 1;
+        Ok(NoteSeq(seq))
     }
 
     /// The sequence the next note will get.

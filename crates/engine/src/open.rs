@@ -76,6 +76,21 @@ pub(crate) fn check_identity(storage: &dyn Storage, db: &DbPath, cat: &Catalogue
     Ok(())
 }
 
+/// Refuses what roll forward forbids: any open of a database whose roll forward was
+/// interrupted, a read of one left with transactions in flight, and an open for update of one
+/// held by `roll forward oplock`.
+fn check_open_state(db: &DbPath, mb: &masterblock::MasterBlock, read_only: bool) -> Result<()> {
+    let path_stem = db.to_string();
+    match mb.state {
+        DbState::RollForwardInProgress => Err(Error::RollForwardInterrupted { path_stem }),
+        DbState::RolledForwardInFlight if read_only => {
+            Err(Error::RolledForwardInFlight { path_stem })
+        }
+        _ if !read_only && mb.flags.rf_oplock => Err(Error::RollForwardLocked { path_stem }),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the BI extents after the first and the presence of every AI extent.
 fn check_other_extents(
     storage: &dyn Storage,
@@ -151,6 +166,7 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
             path_stem: db.to_string(),
         });
     }
+    check_open_state(db, &mb, read_only)?;
     if read_only && mb.state != DbState::Clean {
         return Err(Error::NotClean {
             path: db.control_path(),

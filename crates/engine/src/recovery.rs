@@ -120,7 +120,7 @@ pub(crate) fn recover(db: &Shared, stream: &BiStream, seed: u64) -> Result<Recov
 }
 
 /// Applies one block change by the apply rule; true if it was applied.
-fn redo(db: &Shared, note: &aiextent::NoteRef<'_>, body_len: usize) -> Result<bool> {
+pub(crate) fn redo(db: &Shared, note: &aiextent::NoteRef<'_>, body_len: usize) -> Result<bool> {
     let h = note.header;
     let (area, blk): (AreaNo, BlockNo) = (h.area, h.block);
     if !db.files.has_area(area) {

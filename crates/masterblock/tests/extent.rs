@@ -200,7 +200,7 @@ const FIXTURE_CRC: u32 = 0xb7f0_794b;
 fn version_1_fixture_is_stable() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/extent-header-v1.bin"
+        "/../../testdata/formats/extent-header-v1.bin"
     );
     let encoded = sample_extent().encode();
     if std::env::var_os("AFTERIMAGE_BLESS").is_some() {

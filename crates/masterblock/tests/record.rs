@@ -346,7 +346,7 @@ const FIXTURE_CRC: u32 = 0x9f29_a563;
 fn version_1_fixture_is_stable() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/masterblock-v1.bin"
+        "/../../testdata/formats/masterblock-v1.bin"
     );
     let encoded = sample_mb().encode();
     if std::env::var_os("AFTERIMAGE_BLESS").is_some() {

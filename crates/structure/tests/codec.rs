@@ -10,7 +10,10 @@ use masterblock::DbId;
 use structure::{CATALOGUE_SLOT_BYTES, Catalogue, Error, Extent, ParsedCatalogue, StFile};
 
 /// The fixture catalogue encoded for `DB_ID` at generation 7 (format version 1).
-const FIXTURE_BYTES: &[u8] = include_bytes!("fixtures/catalogue-v1.bin");
+const FIXTURE_BYTES: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../testdata/formats/catalogue-v1.bin"
+));
 
 fn decode_validate(bytes: &[u8]) -> Result<(Catalogue, DbId, u64), Error> {
     Catalogue::decode(bytes)?.validate()

@@ -1,0 +1,406 @@
+//! The roll forward target (docs/formats/rollforward.md): a database opened for roll forward,
+//! which redoes its own BI without undo, applies notes of after-image files with the apply rule
+//! and writes each of them to its own BI, so a crash part way is recovered like any other.
+//!
+//! Invariants: opening writes nothing (the checks of a roll forward come first); the master
+//! block says `RollForwardInProgress` from the first write until the final checkpoint; notes
+//! keep their sequence (the target and the source share one note stream), so the target's BI
+//! continues exactly at the target's next note; the BI is reset only when no transaction is in
+//! flight, so every in-flight transaction's notes stay in the BI for the undo of the next open
+//! for use; no open stamp is taken: the target follows the stream's stamps.
+
+mod apply;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use aiextent::{FrameOutcome, NoteKind, decode_frame};
+use masterblock::{DbState, MasterBlock, NoteSeq, OpenStamp, TxnId};
+use storage::StorageRef;
+
+use crate::bi::{BI_HEADER_BYTES, BiFile, BiStream};
+use crate::checkpoint;
+use crate::db::{AccessMode, OpenOptions, Parts, Shared};
+use crate::error::{Error, Result};
+use crate::extent::DataFiles;
+use crate::lockfile::LockFile;
+use crate::log::{BiSink, LogManager};
+use crate::open::{check_identity, read_control};
+use crate::path::DbPath;
+use crate::recovery;
+
+pub use apply::NoteOutcome;
+
+/// Buffers of the roll forward buffer pool unless `-B` says otherwise (clients: 4096).
+pub const ROLL_FORWARD_BUFFERS: usize = 16384;
+
+/// How a roll forward target runs.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    /// Buffer pool size in blocks (`-B`); at least 16 are used.
+    pub buffers: usize,
+    /// Bytes of notes in the BI after which a checkpoint is taken (with a BI reset at the first
+    /// moment no transaction is in flight; without one after four times as many).
+    pub checkpoint_bytes: u64,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            buffers: ROLL_FORWARD_BUFFERS,
+            checkpoint_bytes: 64 << 20,
+        }
+    }
+}
+
+/// What the redo of the target's own BI did when roll forward started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RedoReport {
+    /// Notes in the BI.
+    pub notes_read: u64,
+    /// Block changes applied.
+    pub notes_redone: u64,
+    /// Transactions in flight in the BI (left to the next open for use).
+    pub txns_in_flight: u64,
+}
+
+/// A database opened for roll forward. See the module documentation; the steps are
+/// [`RollForwardTarget::open`] (checks only), [`RollForwardTarget::start`] (the first write),
+/// [`RollForwardTarget::apply`] per note, [`RollForwardTarget::checkpoint`] between files and
+/// [`RollForwardTarget::finish`]. Dropped without `finish`, it writes nothing more and the
+/// database stays `RollForwardInProgress` once started (retry finishes it).
+pub struct RollForwardTarget {
+    shared: Shared,
+    /// The BI as read at open, redone by `start`.
+    stream: Option<BiStream>,
+    /// The first note sequence the target does not have.
+    next: u64,
+    /// The open stamp in effect at `next`.
+    stamp: OpenStamp,
+    /// Transactions begun and not ended.
+    open_txns: HashSet<u64>,
+    /// Highest transaction id seen.
+    max_txn: u64,
+    started: bool,
+    /// An operation failed: nothing more may be written.
+    failed: bool,
+    /// Body before a change (for full-image notes).
+    before: Vec<u8>,
+    checkpoint_bytes: u64,
+    /// `bytes_in_generation` at the last checkpoint.
+    bytes_at_checkpoint: u64,
+}
+
+impl std::fmt::Debug for RollForwardTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RollForwardTarget")
+            .field("path", &self.shared.path)
+            .field("next", &self.next)
+            .field("open_txns", &self.open_txns.len())
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RollForwardTarget {
+    /// Takes the database's lock ([`Error::InUse`] if it is open), reads and checks the control
+    /// area, opens the data extents and reads the BI. Writes nothing. Refuses a database being
+    /// restored ([`Error::Restoring`]); every other state is accepted here (the roll
+    /// forward decides about retry).
+    pub fn open(storage: StorageRef, db: &DbPath, opts: &ReplayOptions) -> Result<Self> {
+        let lock_file = LockFile::acquire(&storage, &db.lock_path())?;
+        let (master, catf) = read_control(storage.as_ref(), db, true)?;
+        let catalogue = catf.get().clone();
+        check_identity(storage.as_ref(), db, &catalogue)?;
+        let mb = *master.get();
+        if mb.state == DbState::Restoring {
+            return Err(Error::Restoring {
+                path: db.control_path(),
+                path_stem: db.to_string(),
+            });
+        }
+        let bs = mb.block_size;
+        let files = DataFiles::open(storage.as_ref(), &catalogue, mb.db_id, bs, true)?;
+        let bi_area = catalogue.bi_area();
+        let bi_path = bi_area.extents[0].path.clone();
+        let bi = BiFile::open(
+            storage.as_ref(),
+            &bi_path,
+            true,
+            mb.db_id,
+            bi_area.number,
+            bs,
+        )?;
+        let stream = bi.read_stream()?;
+        let mut open_txns = HashSet::new();
+        let mut stamp = mb.open_stamp;
+        let mut max_txn = mb.next_txn_id.0.saturating_sub(1);
+        for (_, h) in &stream.notes {
+            max_txn = max_txn.max(h.txn.0);
+            match h.kind {
+                NoteKind::TxBegin => {
+                    open_txns.insert(h.txn.0);
+                }
+                NoteKind::TxCommit | NoteKind::TxRollback => {
+                    open_txns.remove(&h.txn.0);
+                }
+                NoteKind::BlockChange if h.txn.0 != 0 => {
+                    open_txns.insert(h.txn.0);
+                }
+                NoteKind::OpenStamp if h.note_seq >= mb.next_note_seq => {
+                    stamp = OpenStamp(h.aux);
+                }
+                _ => {}
+            }
+        }
+        let in_bi = bi.header.start_note_seq.0 + stream.notes.len() as u64;
+        let next = mb.next_note_seq.0.max(in_bi);
+        let generation = bi.header.generation;
+        let sink = Arc::new(BiSink::new(bi.file.clone(), bi_path, stream.end as u64));
+        let log = LogManager::new(
+            NoteSeq(next),
+            generation,
+            stream.end as u64,
+            Some(Box::new(Arc::clone(&sink))),
+            None,
+        );
+        let shared = Shared::assemble(Parts {
+            storage,
+            path: db.clone(),
+            read_only: false,
+            catalogue,
+            master: Arc::new(parking_lot::Mutex::new(master)),
+            files,
+            bi: Some(bi),
+            bi_sink: Some(sink),
+            log,
+            opts: OpenOptions {
+                access: AccessMode::ReadWrite,
+                buffers: opts.buffers,
+                bi_checkpoint_bytes: u64::MAX,
+                ..OpenOptions::default()
+            },
+            next_txn: max_txn + 1,
+            lock_file,
+        });
+        let body_len = shared.body_len();
+        Ok(RollForwardTarget {
+            shared,
+            stream: Some(stream),
+            next,
+            stamp,
+            open_txns,
+            max_txn,
+            started: false,
+            failed: false,
+            before: Vec::with_capacity(body_len),
+            checkpoint_bytes: opts.checkpoint_bytes.max(1),
+            bytes_at_checkpoint: 0,
+        })
+    }
+
+    /// The master block as last written.
+    pub fn master(&self) -> MasterBlock {
+        *self.shared.master.lock().get()
+    }
+
+    /// The database's location.
+    pub fn path(&self) -> &DbPath {
+        &self.shared.path
+    }
+
+    /// The first note sequence the target does not have: notes before it are already in it.
+    pub fn next_note_seq(&self) -> NoteSeq {
+        NoteSeq(self.next)
+    }
+
+    /// The open stamp in effect at [`RollForwardTarget::next_note_seq`]: the master block's,
+    /// followed through the `OpenStamp` notes written since.
+    pub fn open_stamp(&self) -> OpenStamp {
+        self.stamp
+    }
+
+    /// Transactions begun and not ended, in id order.
+    pub fn open_txns(&self) -> Vec<TxnId> {
+        let mut v: Vec<TxnId> = self.open_txns.iter().map(|&t| TxnId(t)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Number of transactions begun and not ended.
+    pub fn open_txn_count(&self) -> usize {
+        self.open_txns.len()
+    }
+
+    /// True once [`RollForwardTarget::start`] has written.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Appends a line to the database's event log.
+    pub fn log_event(&self, source: &str, text: &str, number: Option<u32>) {
+        self.shared.log_event(source, text, number);
+    }
+
+    /// The first write: the master block gets `update` and state `RollForwardInProgress` in one
+    /// atomic update; then the BI is cut after its valid notes, its block changes are redone
+    /// with the apply rule (no undo: transactions in flight stay in flight) and a checkpoint
+    /// makes the result durable. Panics if called twice.
+    pub fn start(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<RedoReport> {
+        assert!(!self.started, "a roll forward target starts once");
+        let outcome = self.start_inner(update);
+        if outcome.is_err() {
+            self.fail();
+        }
+        outcome
+    }
+
+    fn start_inner(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<RedoReport> {
+        self.started = true;
+        self.shared.master.lock().update(|mb| {
+            update(mb);
+            mb.state = DbState::RollForwardInProgress;
+        })?;
+        let stream = self.stream.take().expect("the BI read at open");
+        let seed = {
+            let bi = self.shared.bi.lock();
+            let bi = bi.as_ref().expect("a target has its BI");
+            let len = bi.file.len().map_err(Error::io("inspect", &bi.path))?;
+            if len != BI_HEADER_BYTES + stream.end as u64 {
+                bi.truncate_notes(stream.end as u64)?;
+            }
+            bi.header.generation
+        };
+        let mut report = RedoReport {
+            notes_read: stream.notes.len() as u64,
+            txns_in_flight: self.open_txns.len() as u64,
+            ..RedoReport::default()
+        };
+        let body_len = self.shared.body_len();
+        for &(off, h) in &stream.notes {
+            if h.kind != NoteKind::BlockChange {
+                continue;
+            }
+            let note = match decode_frame(&stream.bytes[off..], seed) {
+                FrameOutcome::Note { note, .. } => note,
+                FrameOutcome::End(reason) => {
+                    return Err(Error::BiCorrupt {
+                        path: self.shared.catalogue.bi_area().extents[0].path.clone(),
+                        reason: format!("a note read before no longer decodes: {reason}"),
+                    });
+                }
+            };
+            apply::check_ranges(&self.shared, &note, body_len)?;
+            if recovery::redo(&self.shared, &note, body_len)? {
+                report.notes_redone += 1;
+            }
+        }
+        self.shared.pool.forget_damaged();
+        self.checkpoint_inner(|_| {}, None)?;
+        Ok(report)
+    }
+
+    /// Makes everything applied durable: the BI synced, every dirty block written and synced,
+    /// then one master block update (next note sequence and transaction id, the stream's open
+    /// stamp, and `update`, e.g. the expected AI sequence); then, if no transaction is in
+    /// flight, the BI is reset. Returns whether it was.
+    pub fn checkpoint(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<bool> {
+        assert!(
+            self.started && !self.failed,
+            "checkpoint of a started target"
+        );
+        let outcome = self.checkpoint_inner(update, None);
+        if outcome.is_err() {
+            self.fail();
+        }
+        outcome
+    }
+
+    /// The last checkpoint, with state `Clean` when no transaction is in flight (the BI is then
+    /// reset) or `RolledForwardInFlight` (the BI keeps their notes for the next open for use);
+    /// then releases the database. Returns the state written. A target never started writes
+    /// nothing and returns the state it has.
+    pub fn finish(mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<DbState> {
+        if !self.started {
+            return Ok(self.master().state);
+        }
+        assert!(!self.failed, "finish of a failed target");
+        let state = if self.open_txns.is_empty() {
+            DbState::Clean
+        } else {
+            DbState::RolledForwardInFlight
+        };
+        let outcome = self.checkpoint_inner(update, Some(state));
+        if outcome.is_err() {
+            self.fail();
+        }
+        outcome.map(|_| state)
+    }
+
+    fn checkpoint_inner(
+        &mut self,
+        update: impl FnOnce(&mut MasterBlock),
+        final_state: Option<DbState>,
+    ) -> Result<bool> {
+        let db = &self.shared;
+        db.log.flush_all()?;
+        db.pool.flush_dirty(&db.files, &db.log)?;
+        db.files.sync()?;
+        let next = NoteSeq(self.next);
+        let stamp = self.stamp;
+        let next_txn = self.max_txn + 1;
+        db.master.lock().update(|mb| {
+            mb.next_note_seq = NoteSeq(mb.next_note_seq.0.max(next.0));
+            mb.next_txn_id = TxnId(mb.next_txn_id.0.max(next_txn));
+            mb.open_stamp = stamp;
+            update(mb);
+            mb.state = final_state.unwrap_or(DbState::RollForwardInProgress);
+        })?;
+        let reset = self.open_txns.is_empty();
+        if reset {
+            checkpoint::reset_bi(db, next)?;
+        }
+        db.pool.advance_epoch();
+        self.bytes_at_checkpoint = db.log.bytes_in_generation();
+        Ok(reset)
+    }
+
+    /// After a failure: nothing buffered may reach the disk any more.
+    fn fail(&mut self) {
+        self.failed = true;
+        self.shared.log.fail("roll forward stopped".to_string());
+        self.shared.pool.discard_all();
+    }
+}
+
+impl Drop for RollForwardTarget {
+    fn drop(&mut self) {
+        // Unfinished (an error, or the caller gave up): write nothing more. The lock file is
+        // released with `shared`.
+        self.shared.pool.discard_all();
+    }
+}
+
+/// `rfutil -C roll opunlock`: clears the roll forward operation lock (`roll forward oplock`)
+/// so the database may be opened for update again. Returns whether it was set.
+pub fn roll_opunlock(storage: &StorageRef, db: &DbPath) -> Result<bool> {
+    let ctl = db.control_path();
+    if !storage.exists(&ctl) {
+        return Err(Error::NoDatabase { path: ctl });
+    }
+    let _lock = LockFile::acquire(storage, &db.lock_path())?;
+    let (mut master, catf) = read_control(storage.as_ref(), db, true)?;
+    check_identity(storage.as_ref(), db, catf.get())?;
+    if !master.get().flags.rf_oplock {
+        return Ok(false);
+    }
+    master.update(|mb| mb.flags.rf_oplock = false)?;
+    crate::eventlog::log_event_in(
+        storage.as_ref(),
+        db,
+        "RFUTIL",
+        "roll forward operation lock released (roll opunlock)",
+        None,
+    );
+    Ok(true)
+}

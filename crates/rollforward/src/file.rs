@@ -1,0 +1,196 @@
+//! One after-image file given to roll forward: opened and checked (an AI extent, of this
+//! database, not Empty, of the expected sequence), then read once whole before anything is
+//! applied (the survey), so a damaged or truncated file is refused with the database unchanged,
+//! and the open stamp, the note range and the end point are known in advance.
+//!
+//! Invariants: the survey reads in bounded memory (one streaming reader); the apply pass reads
+//! exactly the bytes the survey verified (`[4096, end_offset)`), so a busy extent that grows
+//! meanwhile is applied as surveyed.
+
+use std::path::{Path, PathBuf};
+
+use aiextent::{AI_HEADER_REGION_BYTES, AiExtentFile, AiHeader, AiState, NoteKind, NoteReader};
+use masterblock::{MasterBlock, NoteSeq, OpenStamp};
+use storage::{OpenMode, Storage};
+
+use crate::error::{Error, Result};
+use crate::options::{StopAt, format_local_time};
+
+/// An open after-image file.
+pub(crate) struct AiFile {
+    pub path: PathBuf,
+    pub extent: AiExtentFile,
+}
+
+impl AiFile {
+    /// Opens `path` as an AI extent: [`Error::NotAiFile`] if it is none, [`Error::Ai`] if it is
+    /// one whose header or size is damaged.
+    pub fn open(storage: &dyn Storage, path: &Path) -> Result<AiFile> {
+        let not_ai = |reason: String| Error::NotAiFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if !storage.exists(path) {
+            return Err(not_ai("there is no such file".into()));
+        }
+        let file = storage
+            .open(path, OpenMode::Read)
+            .map_err(|e| not_ai(format!("it cannot be opened: {e}")))?;
+        let extent = AiExtentFile::open(file, path).map_err(|e| match e {
+            aiextent::Error::NoValidHeader { .. } | aiextent::Error::ExtentHeader { .. } => {
+                not_ai(e.to_string())
+            }
+            other => Error::ai(path)(other),
+        })?;
+        Ok(AiFile {
+            path: path.to_path_buf(),
+            extent,
+        })
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> &AiHeader {
+        self.extent.header()
+    }
+
+    /// Checks that the file belongs to the database of `mb` and is not Empty.
+    pub fn check_identity(&self, mb: &MasterBlock) -> Result<()> {
+        let h = self.header();
+        let foreign = |reason: String| Error::ForeignAiFile {
+            path: self.path.clone(),
+            file_db: h.ext.db_id,
+            reason,
+        };
+        if h.ext.db_id != mb.db_id {
+            return Err(foreign(format!(
+                "it names database {}, this database is {}",
+                h.ext.db_id, mb.db_id
+            )));
+        }
+        if h.ext.block_size != mb.block_size {
+            return Err(foreign(format!(
+                "its block size is {}, the database's is {}",
+                h.ext.block_size, mb.block_size
+            )));
+        }
+        if h.state == AiState::Empty {
+            return Err(Error::EmptyAiFile {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// True if the file was Full (or Locked) when read: it is applied whole.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.header().state, AiState::Full | AiState::Locked)
+    }
+
+    /// A reader of exactly the notes the survey verified.
+    pub fn apply_reader(&self, survey: &Survey) -> NoteReader {
+        NoteReader::new(
+            self.extent.file().clone(),
+            AI_HEADER_REGION_BYTES,
+            survey.end_offset,
+            self.header().ai_seq.0,
+            Some(survey.first_seq),
+        )
+        .with_path(&self.path)
+    }
+}
+
+/// What the survey found in a file, for a target whose next note is `next`.
+#[derive(Clone, Debug)]
+pub(crate) struct Survey {
+    /// Notes in the file.
+    pub notes: u64,
+    /// The file's first and last note.
+    pub first_seq: NoteSeq,
+    pub last_seq: NoteSeq,
+    /// File offset just after the last note.
+    pub end_offset: u64,
+    /// The open stamp in effect just before the first note the target lacks.
+    pub stamp_at_start: OpenStamp,
+    /// The first note not to apply (the end point), if it is in this file.
+    pub stop_seq: Option<NoteSeq>,
+    /// Notes the target lacks that will be applied.
+    pub to_apply: u64,
+}
+
+impl Survey {
+    /// Bytes of notes in the file.
+    pub fn bytes(&self) -> u64 {
+        self.end_offset - AI_HEADER_REGION_BYTES
+    }
+}
+
+/// True if `stop` falls at this note: a transaction end at or after the endtime, or the first
+/// note of the endtrans transaction.
+fn is_stop(stop: Option<StopAt>, kind: NoteKind, txn: u64, aux: u64) -> bool {
+    match stop {
+        None => false,
+        Some(StopAt::EndTime { time_micros }) => {
+            matches!(kind, NoteKind::TxCommit | NoteKind::TxRollback) && aux as i64 >= time_micros
+        }
+        Some(StopAt::EndTrans { txn: stop_txn }) => txn == stop_txn.0 && txn != 0,
+    }
+}
+
+/// Reads every note of `file` (every frame verified, the sequence unbroken, a Full file whole),
+/// for a target whose next note is `next`; refuses a file that starts after `next`
+/// ([`Error::NoteGap`]) and an end point the target has already passed
+/// ([`Error::PastStopPoint`]).
+pub(crate) fn survey(file: &AiFile, next: NoteSeq, stop: Option<StopAt>) -> Result<Survey> {
+    let header = *file.header();
+    let mut reader = file.extent.read_notes().map_err(Error::ai(&file.path))?;
+    let mut s = Survey {
+        notes: 0,
+        first_seq: NoteSeq(0),
+        last_seq: NoteSeq(0),
+        end_offset: AI_HEADER_REGION_BYTES,
+        stamp_at_start: header.open_stamp,
+        stop_seq: None,
+        to_apply: 0,
+    };
+    while let Some(note) = reader.next().map_err(Error::ai(&file.path))? {
+        let h = note.header;
+        if s.notes == 0 {
+            s.first_seq = h.note_seq;
+            if h.note_seq > next {
+                return Err(Error::NoteGap {
+                    path: file.path.clone(),
+                    first_seq: h.note_seq,
+                    next,
+                });
+            }
+        }
+        s.notes += 1;
+        s.last_seq = h.note_seq;
+        let stops = is_stop(stop, h.kind, h.txn.0, h.aux);
+        if h.note_seq < next {
+            if h.kind == NoteKind::OpenStamp {
+                s.stamp_at_start = OpenStamp(h.aux);
+            }
+            if stops {
+                return Err(Error::PastStopPoint {
+                    detail: match h.kind {
+                        NoteKind::TxCommit | NoteKind::TxRollback => format!(
+                            "transaction {} ended at {}",
+                            h.txn,
+                            format_local_time(h.aux as i64)
+                        ),
+                        _ => format!("changes of transaction {}", h.txn),
+                    },
+                });
+            }
+        } else if s.stop_seq.is_none() {
+            if stops {
+                s.stop_seq = Some(h.note_seq);
+            } else {
+                s.to_apply += 1;
+            }
+        }
+    }
+    s.end_offset = reader.offset();
+    Ok(s)
+}

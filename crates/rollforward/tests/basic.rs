@@ -1,0 +1,169 @@
+//! Roll forward of OS copies and restored backups onto the source's content: whole files,
+//! a busy file applied and then applied again once full, AI turned off on the target, the
+//! standby kept closed by the operation lock, the events reported.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use masterblock::{AiSeq, DbState};
+use rollforward::{Event, RollForwardOptions, TxnEnd};
+use storage::Storage;
+
+#[test]
+fn os_copy_rolls_forward_to_the_source() {
+    let mut src = Source::new();
+    src.work(30, 1, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (old, new) = engine::set_sequence(&copy, &db).unwrap();
+    assert_eq!(old, AiSeq(1));
+    assert_eq!(new.0, src.current_seq());
+    src.work(60, 2, Some(15));
+    let files = put_files(&copy, &src.files_from(new.0));
+    assert!(files.len() >= 4, "{files:?}");
+    let mut messages = Vec::new();
+    let mut committed = 0;
+    let summary = rollforward::roll_forward(&copy, &db, &files, &rf_opts(), &mut |e| match e {
+        Event::Message { number, .. } => messages.push(number),
+        Event::Txn(t) if t.end == TxnEnd::Committed => committed += 1,
+        _ => {}
+    })
+    .unwrap();
+    assert_eq!(&messages[..5], &[663, 648, 659, 13292, 846]);
+    assert_eq!(summary.state, DbState::Clean);
+    assert_eq!(summary.txns_committed(), committed);
+    assert!(committed >= 45, "{summary}");
+    let mb = engine::describe(&copy, &db).unwrap().master;
+    assert!(!mb.ai_enabled);
+    assert_eq!(mb.ai_busy_extent, 0);
+    let last = src.current_seq();
+    assert_eq!(mb.ai_seq_expected.0, last, "the last file was busy");
+    assert_eq!(dump_of(&copy, &db), src.dump());
+}
+
+#[test]
+fn a_busy_file_is_finished_when_it_is_full() {
+    let mut src = Source::new();
+    src.work(10, 3, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    src.work(5, 4, None);
+    let (busy_seq, busy) = src.busy();
+    assert_eq!(busy_seq, k.0, "still busy");
+    let first = put_files(&copy, &[(busy_seq, busy)]);
+    let s1 = roll(&copy, &db, &first, &rf_opts()).unwrap();
+    let mb = engine::describe(&copy, &db).unwrap().master;
+    assert_eq!(mb.ai_seq_expected, k, "a busy file is expected again");
+    assert_ne!(mb.rf_note_seq.0, 0);
+    assert_eq!(dump_of(&copy, &db), src.dump());
+    // The source goes on; the same file, now full, is applied again: its notes already in the
+    // copy are skipped.
+    src.work(20, 5, Some(10));
+    let all = src.files_from(k.0);
+    copy.remove(&first[0]).unwrap();
+    let files = put_files(&copy, &all);
+    let s2 = roll(&copy, &db, &files, &rf_opts()).unwrap();
+    assert_eq!(s2.files[0].notes_skipped, s1.files[0].notes_read);
+    assert!(s2.files[0].closed);
+    assert_eq!(dump_of(&copy, &db), src.dump());
+}
+
+#[test]
+fn restored_backup_rolls_forward() {
+    let mut src = Source::new();
+    src.work(12, 6, None);
+    let bk = Path::new("/db/src.bk1");
+    backup::backup(
+        &src.storage,
+        &src.db,
+        bk,
+        backup::BackupOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let expected_first = src.current_seq();
+    src.work(40, 7, Some(13));
+    src.archive_full();
+    // The target: a new database of the same structure, restored from the backup.
+    let target_sim = storage::SimStorage::new();
+    target_sim.create_dir_all(Path::new("/db")).unwrap();
+    let target = storage_of(&target_sim);
+    let db = db_path();
+    engine::create_database(&target, &db, &st(8), 1024).unwrap();
+    let bytes = storage::read_all(src.storage.as_ref(), bk).unwrap();
+    storage::create_durable(target.as_ref(), bk, &bytes).unwrap();
+    backup::restore(&target, &db, bk, &mut |_| {}).unwrap();
+    let mb = engine::describe(&target, &db).unwrap().master;
+    assert_eq!(mb.ai_seq_expected.0, expected_first);
+    let files = put_files(&target, &src.files_from(expected_first));
+    let summary = roll(&target, &db, &files, &rf_opts()).unwrap();
+    assert_eq!(summary.state, DbState::Clean);
+    assert_eq!(dump_of(&target, &db), src.dump());
+}
+
+#[test]
+fn oplock_keeps_the_standby_closed_until_opunlock() {
+    let mut src = Source::new();
+    src.work(5, 8, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    src.work(5, 9, Some(5));
+    let files = put_files(&copy, &src.files_from(k.0));
+    let opts = RollForwardOptions {
+        oplock: true,
+        ..rf_opts()
+    };
+    roll(&copy, &db, &files[..1], &opts).unwrap();
+    let e = engine::Database::open(copy.clone(), &db, source_opts())
+        .err()
+        .unwrap();
+    assert_eq!(e.msg_number(), 90672);
+    // Reading is allowed, and roll forward goes on.
+    assert_eq!(dump_of(&copy, &db).len(), dump_of(&copy, &db).len());
+    roll(&copy, &db, &files[1..], &rf_opts()).unwrap();
+    assert!(engine::roll_opunlock(&copy, &db).unwrap());
+    assert!(!engine::roll_opunlock(&copy, &db).unwrap());
+    engine::Database::open(copy.clone(), &db, source_opts())
+        .unwrap()
+        .close()
+        .unwrap();
+}
+
+#[test]
+fn transactions_in_flight_wait_for_the_next_file_or_the_next_open() {
+    let mut src = Source::new();
+    src.work(5, 10, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    // A transaction spans a switch: begun in file k, committed in file k + 1.
+    src.span_switch("span");
+    let files = put_files(&copy, &src.files_from(k.0));
+    assert_eq!(files.len(), 2);
+    let s1 = roll(&copy, &db, &files[..1], &rf_opts()).unwrap();
+    assert_eq!(s1.state, DbState::RolledForwardInFlight);
+    assert_eq!(s1.txns_open, 1);
+    let e = engine::Database::open(
+        copy.clone(),
+        &db,
+        engine::OpenOptions {
+            access: engine::AccessMode::ReadOnly,
+            ..source_opts()
+        },
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.msg_number(), 90671);
+    // Opening a copy of the standby for use rolls the transaction back.
+    let used = storage_of(&copy_sim(&copy));
+    let rolled_back = dump_after_use(&used, &db);
+    assert!(!rolled_back.contains_key(&("a".to_string(), "span".to_string())));
+    // Rolling the next file forward commits it.
+    let s2 = roll(&copy, &db, &files[1..], &rf_opts()).unwrap();
+    assert_eq!(s2.state, DbState::Clean);
+    assert_eq!(dump_of(&copy, &db), src.dump());
+}
