@@ -50,7 +50,8 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
     if template == Template::Sports2000 {
         let db = engine::Database::open(storage.clone(), &target, engine::OpenOptions::default())
             .map_err(on(&target))?;
-        let report = workload::load_sports2000(&db).map_err(on_workload(&target))?;
+        let report = workload::load_sports2000_in(&db, Some(masterblock::AreaNo(7)))
+            .map_err(on_workload(&target))?;
         db.close().map_err(on(&target))?;
         say(
             console,

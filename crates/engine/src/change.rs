@@ -5,7 +5,8 @@
 //! Invariants: the note is appended while the frame is latched exclusively, so a block's notes
 //! are in the log in counter order; a body that did not change writes no note; the first note of
 //! a block in each checkpoint epoch covers the whole body (a full image), so crash recovery can
-//! rebuild a block that a crash tore while it was being written.
+//! rebuild a block that a crash tore while it was being written; with after-imaging on, the AI
+//! gets that note with only the ranges that changed (roll forward never meets a torn block).
 
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId};
 
@@ -20,6 +21,8 @@ use crate::pool::Fetch;
 pub(crate) struct Scratch {
     before: Vec<u8>,
     ranges: Vec<(u16, u16)>,
+    /// The real diff of a full-image note, for the AI (after-imaging on).
+    diff: Vec<(u16, u16)>,
 }
 
 /// One logged change of a transaction, for rollback.
@@ -113,6 +116,10 @@ pub(crate) fn change<R>(
     }
     let epoch = db.pool.epoch();
     let full_image = data.fpi_epoch != epoch;
+    let ai_minimal = full_image && db.log.ai().is_some();
+    if ai_minimal {
+        std::mem::swap(&mut scratch.ranges, &mut scratch.diff);
+    }
     if full_image {
         scratch.ranges.clear();
         scratch
@@ -120,14 +127,16 @@ pub(crate) fn change<R>(
             .push((0, u16::try_from(body_len).expect("body < 64 KiB")));
     }
     let body = &data.buf[HEADER_BYTES..];
-    let ranges: Vec<(u16, &[u8], &[u8])> = scratch
-        .ranges
-        .iter()
-        .map(|&(off, len)| {
-            let (s, e) = (off as usize, off as usize + len as usize);
-            (off, &body[s..e], &scratch.before[s..e])
-        })
-        .collect();
+    let with_bytes = |list: &[(u16, u16)]| -> Vec<(u16, &[u8], &[u8])> {
+        list.iter()
+            .map(|&(off, len)| {
+                let (s, e) = (off as usize, off as usize + len as usize);
+                (off, &body[s..e], &scratch.before[s..e])
+            })
+            .collect()
+    };
+    let ranges = with_bytes(&scratch.ranges);
+    let ai_ranges = ai_minimal.then(|| with_bytes(&scratch.diff));
     let prior = block::counter(&data.buf);
     let appended = db.log.append_change(&Change {
         area,
@@ -137,8 +146,10 @@ pub(crate) fn change<R>(
         compensation: ctx.compensation,
         aux: ctx.aux,
         ranges: &ranges,
+        ai_ranges: ai_ranges.as_deref(),
     });
     drop(ranges);
+    drop(ai_ranges);
     let seq = match appended {
         Ok(seq) => seq,
         Err(e) => {

@@ -4,7 +4,9 @@
 //!
 //! While after-imaging is on, every batch also goes to the busy AI extent ([`AiPipe`], in
 //! parallel with the BI), and the switch to the next AI extent is decided when a note is
-//! appended ([`AiPlan`]): a note that would not fit is preceded by an `AiSwitch` note.
+//! appended ([`AiPlan`]): a note that would not fit is preceded by an `AiSwitch` note. A
+//! full-image note goes to the AI with only the ranges that changed ([`AiFrames`]): roll
+//! forward never meets a torn block, so the whole body would only make the AI bigger.
 //!
 //! Invariants: notes are framed in sequence order, contiguously; `durable` only grows and every
 //! note with a sequence up to it is synced in the BI and (after-imaging on) the AI; after a
@@ -21,7 +23,7 @@ use aiextent::{FRAME_HEADER_LEN, NoteHeader, NoteKind, encode_note, encoded_len}
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId, UpdateCounter};
 use parking_lot::{Condvar, Mutex};
 
-use crate::ai::{AiPipe, AiPlan, AiShared, AiSwitched, Next, SWITCH_FRAME_LEN};
+use crate::ai::{AiFrames, AiPipe, AiPlan, AiShared, AiSwitched, Next, SWITCH_FRAME_LEN};
 use crate::bi::BI_HEADER_BYTES;
 use crate::error::{Error, Result};
 
@@ -82,6 +84,10 @@ struct LogState {
     buf: Vec<u8>,
     /// A spare buffer swapped in while a flush writes the other.
     spare: Vec<u8>,
+    /// Where the AI's frames of `buf` differ from the BI's (after-imaging on).
+    alt: AiFrames,
+    /// A spare swapped in while a flush writes the other.
+    alt_spare: AiFrames,
     /// Every note up to this sequence is durable.
     durable: u64,
     /// A thread is writing and syncing.
@@ -102,6 +108,9 @@ struct LogState {
     syncs: u64,
 }
 
+/// Changed ranges of a block body: `(offset, new bytes, old bytes)`.
+pub(crate) type Ranges<'a> = [(u16, &'a [u8], &'a [u8])];
+
 /// One block change to log: body ranges and their old bytes.
 pub(crate) struct Change<'a> {
     pub area: AreaNo,
@@ -110,7 +119,10 @@ pub(crate) struct Change<'a> {
     pub txn: TxnId,
     pub compensation: bool,
     pub aux: u64,
-    pub ranges: &'a [(u16, &'a [u8], &'a [u8])],
+    pub ranges: &'a Ranges<'a>,
+    /// For a full-image note: the ranges that really changed, which the AI gets instead of
+    /// `ranges` (the same note, the same resulting body). `None` for any other note.
+    pub ai_ranges: Option<&'a Ranges<'a>>,
 }
 
 /// Counters of the log.
@@ -149,6 +161,8 @@ impl LogManager {
                 next_seq: next_seq.0,
                 buf: Vec::with_capacity(1 << 16),
                 spare: Vec::with_capacity(1 << 16),
+                alt: AiFrames::default(),
+                alt_spare: AiFrames::default(),
                 durable: next_seq.0 - 1,
                 flushing: false,
                 failed: None,
@@ -313,13 +327,16 @@ impl LogManager {
         Ok(seq)
     }
 
-    /// Appends a block change; returns its sequence.
+    /// Appends a block change; returns its sequence. With after-imaging on and `c.ai_ranges`,
+    /// the AI gets the note with those ranges instead.
     pub(crate) fn append_change(&self, c: &Change<'_>) -> Result<NoteSeq> {
-        let mut st = self.state.lock();
-        if let Err(e) = self.reserve(&mut st, encoded_len(c.ranges)) {
-            drop(st);
+        let mut guard = self.state.lock();
+        let ai_ranges = c.ai_ranges.filter(|_| guard.ai.is_some());
+        if let Err(e) = self.reserve(&mut guard, encoded_len(ai_ranges.unwrap_or(c.ranges))) {
+            drop(guard);
             return Err(self.stopped(e));
         }
+        let st = &mut *guard;
         let seq = NoteSeq(st.next_seq);
         st.next_seq += 1;
         let header = NoteHeader {
@@ -332,7 +349,14 @@ impl LogManager {
             txn: c.txn,
             aux: c.aux,
         };
-        self.push(header, c.ranges, &mut st);
+        let bi_at = st.buf.len();
+        self.push(header, c.ranges, st);
+        if let Some(ranges) = ai_ranges {
+            let (bi_len, seed) = (st.buf.len() - bi_at, st.seed);
+            st.alt.replace(bi_at, bi_len, |out| {
+                encode_note(out, seed, &header, ranges);
+            });
+        }
         Ok(seq)
     }
 
@@ -415,12 +439,16 @@ impl LogManager {
             let upto = st.next_seq - 1;
             let mut frames = std::mem::take(&mut st.spare);
             std::mem::swap(&mut frames, &mut st.buf);
+            let mut alt = std::mem::take(&mut st.alt_spare);
+            std::mem::swap(&mut alt, &mut st.alt);
             st.flushing = true;
             drop(st);
-            let outcome = self.write_all(&frames);
+            let outcome = self.write_all(&frames, &alt);
             frames.clear();
+            alt.clear();
             st = self.state.lock();
             st.spare = frames;
+            st.alt_spare = alt;
             st.flushing = false;
             match outcome {
                 Ok(()) => {
@@ -443,7 +471,7 @@ impl LogManager {
         self.flush_to(last)
     }
 
-    fn write_all(&self, frames: &[u8]) -> Result<()> {
+    fn write_all(&self, frames: &[u8], alt: &AiFrames) -> Result<()> {
         let bi_write = || match &self.bi {
             Some(bi) if !frames.is_empty() => bi.append(frames),
             _ => Ok(()),
@@ -453,7 +481,7 @@ impl LogManager {
             None => Ok(()),
         };
         match &self.ai {
-            Some(ai) if !frames.is_empty() => ai.write(frames, bi_write, bi_sync),
+            Some(ai) if !frames.is_empty() => ai.write(frames, alt, bi_write, bi_sync),
             _ => {
                 bi_write()?;
                 bi_sync()

@@ -7,15 +7,19 @@
 //! missing tail, and notes the AI holds past the BI's end lie in the busy extent after its
 //! switch note (synced to the AI, never to the BI, never acknowledged): they are cut off. The
 //! one note the AI may hold at the BI's end is the switch note `aimage begin` wrote into the
-//! first extent; it is appended to the BI.
+//! first extent; it is appended to the BI. Notes copied from the BI get the AI's encoding (a
+//! full image minimal, see [`minimal_frames`]), byte for byte what the log would have written,
+//! so they take the room the log planned for them.
 
-use aiextent::{ExtentSet, note::append_frame};
+use aiextent::note::{append_frame, decode_frame, encode_note};
+use aiextent::{ExtentSet, FrameOutcome, NoteKind};
 use masterblock::{MasterBlockFile, NoteSeq};
 use storage::StorageRef;
 use structure::Catalogue;
 
 use super::{AiShared, append_frames, specs_with_limit};
 use crate::bi::{BI_HEADER_BYTES, BiFile, BiStream};
+use crate::block;
 use crate::error::{Error, Result};
 use crate::eventlog::log_event_in;
 use crate::path::DbPath;
@@ -99,8 +103,9 @@ pub(crate) fn align(ai: &AiShared, bi: &BiFile, stream: &BiStream) -> Result<boo
         }
         let index = (from.0 - start.0) as usize;
         let frames = &stream.bytes[stream.notes[index].0..stream.end];
+        let frames = minimal_frames(frames, bi.header.generation);
         let mut scratch = Vec::new();
-        append_frames(ai, set, frames, &mut scratch, &mut || Ok(()))?;
+        append_frames(ai, set, &frames, &mut scratch, &mut || Ok(()))?;
         set.writer_mut()
             .ok_or(Error::Note(aiextent::Error::AiNotEnabled))?
             .flush_and_sync()?;
@@ -113,4 +118,43 @@ pub(crate) fn align(ai: &AiShared, bi: &BiFile, stream: &BiStream) -> Result<boo
         );
     }
     Ok(bi_written)
+}
+
+/// The AI's encoding of whole, verified BI `frames` sealed with `seed`: a block change with one
+/// range at offset 0 (a full image) is encoded with the ranges where its undo and redo bytes
+/// differ, exactly the ranges the change had before it became a full image; every other note
+/// is copied. (A change whose real diff is that one range encodes the same either way.)
+pub(crate) fn minimal_frames(frames: &[u8], seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frames.len());
+    let mut diff = Vec::new();
+    let mut at = 0;
+    while at < frames.len() {
+        let FrameOutcome::Note { note, frame_len } = decode_frame(&frames[at..], seed) else {
+            panic!("the BI's valid stream holds whole notes");
+        };
+        let frame = &frames[at..at + frame_len];
+        at += frame_len;
+        let full = note.header.kind == NoteKind::BlockChange
+            && note.range_count() == 1
+            && note.ranges().next().is_some_and(|r| r.offset == 0);
+        if !full {
+            out.extend_from_slice(frame);
+            continue;
+        }
+        let whole = note.ranges().next().expect("one range");
+        block::diff(whole.undo, whole.redo, &mut diff);
+        if diff.is_empty() {
+            out.extend_from_slice(frame);
+            continue;
+        }
+        let ranges: Vec<(u16, &[u8], &[u8])> = diff
+            .iter()
+            .map(|&(off, len)| {
+                let (s, e) = (usize::from(off), usize::from(off) + usize::from(len));
+                (off, &whole.redo[s..e], &whole.undo[s..e])
+            })
+            .collect();
+        encode_note(&mut out, seed, &note.header, &ranges);
+    }
+    out
 }

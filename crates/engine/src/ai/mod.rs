@@ -3,14 +3,16 @@
 //! open, and the offline `rfutil` administration.
 //!
 //! Invariants: while after-imaging is on, the AI holds exactly the notes of the database's note
-//! stream from the busy extent's start on, in order; a note is durable in the BI and in the AI
-//! before a block it changed is written or its commit acknowledged; an `AiSwitch` note in the
-//! stream is where the AI moves to the next extent, and that extent's first note is the same
-//! note; the switch is made only once the BI holds the switch note durably, so the AI never
-//! holds notes past the BI's end except in the busy extent's tail, which open cuts off.
+//! stream from the busy extent's start on, in order (a full image in its minimal encoding, see
+//! [`AiFrames`]); a note is durable in the BI and in the AI before a block it changed is
+//! written or its commit acknowledged; an `AiSwitch` note in the stream is where the AI moves
+//! to the next extent, and that extent's first note is the same note; the switch is made only
+//! once the BI holds the switch note durably, so the AI never holds notes past the BI's end
+//! except in the busy extent's tail, which open cuts off.
 
 mod admin;
 mod align;
+mod frames;
 mod pipe;
 mod plan;
 
@@ -33,6 +35,7 @@ pub use admin::{
     aimage_new, mark_backedup, set_sequence,
 };
 pub(crate) use align::{align, open_set};
+pub(crate) use frames::AiFrames;
 pub(crate) use pipe::AiPipe;
 pub(crate) use plan::{AiPlan, Next, SWITCH_FRAME_LEN};
 

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::{AiShared, append_frames};
+use super::{AiFrames, AiShared, append_frames};
 use crate::error::{Error, Result};
 
 /// How far the BI part of a batch got.
@@ -74,6 +74,8 @@ pub(crate) struct AiPipe {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Reseal buffer of the inline mode.
     scratch: Mutex<Vec<u8>>,
+    /// The AI's frames of a batch with replacements, in the inline mode.
+    merged: Mutex<Vec<u8>>,
 }
 
 fn closed() -> Error {
@@ -174,6 +176,7 @@ impl AiPipe {
             inner,
             thread: Mutex::new(thread),
             scratch: Mutex::new(Vec::new()),
+            merged: Mutex::new(Vec::new()),
         }
     }
 
@@ -182,17 +185,18 @@ impl AiPipe {
         &self.ai
     }
 
-    /// Writes and syncs `frames` to the AI and, through `bi_write` and `bi_sync`, to the BI;
-    /// returns once both are done (the BI's error first). Both files are written before either
-    /// is synced.
+    /// Writes and syncs `frames` to the AI (with the replacements of `alt`) and, through
+    /// `bi_write` and `bi_sync`, to the BI; returns once both are done (the BI's error first).
+    /// Both files are written before either is synced.
     pub(crate) fn write(
         &self,
         frames: &[u8],
+        alt: &AiFrames,
         bi_write: impl FnOnce() -> Result<()>,
         bi_sync: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         let Some(inner) = &self.inner else {
-            return self.write_inline(frames, bi_write, bi_sync);
+            return self.write_inline(frames, alt, bi_write, bi_sync);
         };
         {
             let mut st = inner.lock();
@@ -201,7 +205,7 @@ impl AiPipe {
             }
             assert!(!st.has_job && st.result.is_none(), "one AI batch at a time");
             st.job.clear();
-            st.job.extend_from_slice(frames);
+            alt.merge_into(frames, &mut st.job);
             st.has_job = true;
             st.bi = BiStep::Pending;
             st.ai_written = false;
@@ -245,12 +249,21 @@ impl AiPipe {
     fn write_inline(
         &self,
         frames: &[u8],
+        alt: &AiFrames,
         bi_write: impl FnOnce() -> Result<()>,
         bi_sync: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         bi_write()?;
         let mut bi_sync = Some(bi_sync);
         let mut scratch = self.scratch.lock();
+        let mut merged = self.merged.lock();
+        let frames = if alt.is_empty() {
+            frames
+        } else {
+            merged.clear();
+            alt.merge_into(frames, &mut merged);
+            &merged[..]
+        };
         // The BI is synced once, at the first switch or before the AI's sync.
         write_batch(&self.ai, frames, &mut scratch, &mut |_| {
             bi_sync.take().map_or(Ok(()), |f| f())

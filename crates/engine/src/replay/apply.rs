@@ -154,6 +154,8 @@ impl RollForwardTarget {
                 compensation: h.compensation,
                 aux: h.aux,
                 ranges: &ranges,
+                // A roll forward target has after-imaging off.
+                ai_ranges: None,
             })?;
             assert_eq!(seq, h.note_seq, "the target's BI continues the stream");
             data.fpi_epoch = epoch;
