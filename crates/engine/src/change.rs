@@ -13,7 +13,7 @@ use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId};
 use crate::block::{self, HEADER_BYTES};
 use crate::db::Shared;
 use crate::error::Result;
-use crate::log::Change;
+use crate::log::{Change, Ranges};
 use crate::pool::Fetch;
 
 /// Reusable buffers for changes (no allocation per change beyond the range list).
@@ -127,29 +127,26 @@ pub(crate) fn change<R>(
             .push((0, u16::try_from(body_len).expect("body < 64 KiB")));
     }
     let body = &data.buf[HEADER_BYTES..];
-    let with_bytes = |list: &[(u16, u16)]| -> Vec<(u16, &[u8], &[u8])> {
-        list.iter()
-            .map(|&(off, len)| {
-                let (s, e) = (off as usize, off as usize + len as usize);
-                (off, &body[s..e], &scratch.before[s..e])
-            })
-            .collect()
-    };
-    let ranges = with_bytes(&scratch.ranges);
-    let ai_ranges = ai_minimal.then(|| with_bytes(&scratch.diff));
     let prior = block::counter(&data.buf);
-    let appended = db.log.append_change(&Change {
-        area,
-        block,
-        prior,
-        txn: ctx.txn,
-        compensation: ctx.compensation,
-        aux: ctx.aux,
-        ranges: &ranges,
-        ai_ranges: ai_ranges.as_deref(),
+    let appended = with_bytes(&scratch.ranges, body, &scratch.before, |ranges| {
+        let append = |ai_ranges: Option<&Ranges<'_>>| {
+            db.log.append_change(&Change {
+                area,
+                block,
+                prior,
+                txn: ctx.txn,
+                compensation: ctx.compensation,
+                aux: ctx.aux,
+                ranges,
+                ai_ranges,
+            })
+        };
+        if ai_minimal {
+            with_bytes(&scratch.diff, body, &scratch.before, |ai| append(Some(ai)))
+        } else {
+            append(None)
+        }
     });
-    drop(ranges);
-    drop(ai_ranges);
     let seq = match appended {
         Ok(seq) => seq,
         Err(e) => {
@@ -187,4 +184,32 @@ pub(crate) fn change<R>(
         db.log.flush_to(seq)?;
     }
     Ok(result)
+}
+
+/// Ranges a typical change has at most; more take one allocation.
+const INLINE_RANGES: usize = 4;
+
+/// Calls `f` with `(offset, redo, undo)` for each `(offset, len)` of `list`, redo from `body`
+/// and undo from `before`, without allocating for the usual few ranges (the note append path).
+fn with_bytes<'a, R>(
+    list: &[(u16, u16)],
+    body: &'a [u8],
+    before: &'a [u8],
+    f: impl FnOnce(&Ranges<'a>) -> R,
+) -> R {
+    let entry = |&(off, len): &(u16, u16)| {
+        let (s, e) = (off as usize, off as usize + len as usize);
+        (off, &body[s..e], &before[s..e])
+    };
+    if list.len() <= INLINE_RANGES {
+        let empty: &[u8] = &[];
+        let mut inline = [(0u16, empty, empty); INLINE_RANGES];
+        for (slot, range) in inline.iter_mut().zip(list) {
+            *slot = entry(range);
+        }
+        f(&inline[..list.len()])
+    } else {
+        let ranges: Vec<_> = list.iter().map(entry).collect();
+        f(&ranges)
+    }
 }
