@@ -4,7 +4,7 @@
 //! The demo works in a fresh directory under `target/demo/` and checks what it shows: the TPC-B
 //! sums must be equal after the crash and recovery, or the demo fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -237,12 +237,8 @@ impl Demo {
             Err(format!(
                 "`{tool} {}` failed with {status} in {}",
                 args.join(" "),
-                show(&self.dir)
+                self.dir.display()
             ))
         }
     }
-}
-
-fn show(path: &Path) -> String {
-    path.display().to_string()
 }

@@ -243,3 +243,25 @@ fn all_extents_full_stops_with_3774_and_loses_nothing() {
     );
     s.run("proclient", &[&db, "insert", "t", "after", "v"]).ok();
 }
+
+#[test]
+fn aimage_query_names_a_missing_extent_or_a_bad_field_with_its_number() {
+    let s = Scratch::new();
+    let db = s.db("q");
+    s.run("prodb", &[&db, "empty"]).ok();
+    s.write("q.st", "a .\na .\n");
+    s.run("prostrct", &["add", &db]).ok();
+    let query = |args: &[&str]| {
+        let mut all = vec![db.as_str(), "-C", "aimage", "query"];
+        all.extend_from_slice(args);
+        s.run("rfutil", &all)
+    };
+    assert_eq!(query(&["status", "by", "extnum", "2"]).ok().out, "Empty\n");
+    query(&["status", "by", "extnum", "9"]).fails_with(90708);
+    query(&["status", "by", "sequence", "1"]).fails_with(90708);
+    query(&["status", "by", "name", "nosuch.a7"]).fails_with(90708);
+    query(&["colour", "by", "extnum", "1"]).fails_with(90700);
+    query(&["status", "by", "size", "1"]).fails_with(90700);
+    s.run("rfutil", &[&db, "-C", "aimage", "sideways"])
+        .fails_with(90700);
+}
