@@ -181,7 +181,7 @@ pub(crate) fn change<R>(
     drop(data);
     drop(pinned);
     if db.log.buffer_full() {
-        db.log.flush_to(seq)?;
+        db.log.commit_to(seq)?;
     }
     Ok(result)
 }

@@ -8,8 +8,17 @@
 //! full-image note goes to the AI with only the ranges that changed ([`AiFrames`]): roll
 //! forward never meets a torn block, so the whole body would only make the AI bigger.
 //!
+//! A commit needs less than a block write. With after-imaging on, the AI is its durability
+//! point: the batch is written to the BI and written and synced to the AI, and the commit is
+//! acknowledged then; the BI is synced only when a block is about to be written, at a switch
+//! and at a checkpoint. A crash that loses BI notes the AI holds is repaired at open by copying
+//! them back into the BI (see `ai::align`). With it off, the BI is synced at every commit.
+//!
 //! Invariants: notes are framed in sequence order, contiguously; `durable` only grows and every
-//! note with a sequence up to it is synced in the BI and (after-imaging on) the AI; after a
+//! note with a sequence up to it is synced in the BI and (after-imaging on) the AI; `committed`
+//! (at least `durable`) only grows and every note up to it is written to the BI and, with
+//! after-imaging on, synced in the AI; a block reaches disk only once `durable` covers its last
+//! note; after a
 //! write or sync failure the log is failed for good (what reached the disk is unknown) and every
 //! later flush reports it, so nothing is acknowledged that crash recovery might not find; once
 //! a needed switch finds the next AI extent not empty the log is stopped: that append and every
@@ -88,8 +97,11 @@ struct LogState {
     alt: AiFrames,
     /// A spare swapped in while a flush writes the other.
     alt_spare: AiFrames,
-    /// Every note up to this sequence is durable.
+    /// Every note up to this sequence is durable in the BI and (after-imaging on) the AI.
     durable: u64,
+    /// Every note up to this sequence is written to the BI and, after-imaging on, durable in
+    /// the AI: a commit this far may be acknowledged.
+    committed: u64,
     /// A thread is writing and syncing.
     flushing: bool,
     /// The first write or sync failure (nothing more is written).
@@ -106,6 +118,15 @@ struct LogState {
     notes: u64,
     bytes: u64,
     syncs: u64,
+}
+
+/// How far a flush makes notes durable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// Synced in the BI and (after-imaging on) the AI.
+    Durable,
+    /// Enough to acknowledge a commit: see [`LogManager::commit_to`].
+    Committed,
 }
 
 /// Changed ranges of a block body: `(offset, new bytes, old bytes)`.
@@ -164,6 +185,7 @@ impl LogManager {
                 alt: AiFrames::default(),
                 alt_spare: AiFrames::default(),
                 durable: next_seq.0 - 1,
+                committed: next_seq.0 - 1,
                 flushing: false,
                 failed: None,
                 ai_full: None,
@@ -418,8 +440,31 @@ impl LogManager {
         }
     }
 
-    /// Returns once every note up to `seq` is durable in every sink (group commit).
+    /// Returns once every note up to `seq` is durable in every sink (group commit): what a
+    /// block write and a checkpoint need.
     pub(crate) fn flush_to(&self, seq: NoteSeq) -> Result<()> {
+        self.flush(seq, Level::Durable)
+    }
+
+    /// Returns once a commit whose last note is `seq` may be acknowledged (group commit): with
+    /// after-imaging on, every note up to `seq` is written to the BI and durable in the AI;
+    /// with it off, durable in the BI.
+    pub(crate) fn commit_to(&self, seq: NoteSeq) -> Result<()> {
+        self.flush(seq, Level::Committed)
+    }
+
+    /// Makes every note appended so far durable.
+    pub(crate) fn flush_all(&self) -> Result<()> {
+        let last = NoteSeq(self.state.lock().next_seq - 1);
+        self.flush_to(last)
+    }
+
+    fn flush(&self, seq: NoteSeq, level: Level) -> Result<()> {
+        let level = if self.ai.is_some() {
+            level
+        } else {
+            Level::Durable
+        };
         let mut st = self.state.lock();
         loop {
             // After an AI stop the notes appended before it still go out (they fit).
@@ -428,31 +473,51 @@ impl LogManager {
                     reason: reason.clone(),
                 });
             }
-            if st.durable >= seq.0 {
+            let reached = match level {
+                Level::Durable => st.durable,
+                Level::Committed => st.committed,
+            };
+            if reached >= seq.0 {
                 return Ok(());
             }
             if st.flushing {
                 self.done.wait(&mut st);
                 continue;
             }
-            // Become the writer for everything buffered now.
-            let upto = st.next_seq - 1;
-            let mut frames = std::mem::take(&mut st.spare);
-            std::mem::swap(&mut frames, &mut st.buf);
-            let mut alt = std::mem::take(&mut st.alt_spare);
-            std::mem::swap(&mut alt, &mut st.alt);
             st.flushing = true;
-            drop(st);
-            let outcome = self.write_all(&frames, &alt);
-            frames.clear();
-            alt.clear();
-            st = self.state.lock();
-            st.spare = frames;
-            st.alt_spare = alt;
+            let (upto, outcome) = if level == Level::Durable && st.committed >= seq.0 {
+                // Written everywhere and durable in the AI: only the BI's sync is missing.
+                let upto = st.committed;
+                drop(st);
+                let outcome = self.sync_bi();
+                st = self.state.lock();
+                (upto, outcome)
+            } else {
+                // Become the writer for everything buffered now.
+                let upto = st.next_seq - 1;
+                let mut frames = std::mem::take(&mut st.spare);
+                std::mem::swap(&mut frames, &mut st.buf);
+                let mut alt = std::mem::take(&mut st.alt_spare);
+                std::mem::swap(&mut alt, &mut st.alt);
+                drop(st);
+                let outcome = match level {
+                    Level::Durable => self.write_all(&frames, &alt),
+                    Level::Committed => self.write_committed(&frames, &alt),
+                };
+                frames.clear();
+                alt.clear();
+                st = self.state.lock();
+                st.spare = frames;
+                st.alt_spare = alt;
+                (upto, outcome)
+            };
             st.flushing = false;
             match outcome {
                 Ok(()) => {
-                    st.durable = upto;
+                    st.committed = st.committed.max(upto);
+                    if level == Level::Durable {
+                        st.durable = upto;
+                    }
                     st.syncs += 1;
                 }
                 Err(e) => {
@@ -465,10 +530,28 @@ impl LogManager {
         }
     }
 
-    /// Makes every note appended so far durable.
-    pub(crate) fn flush_all(&self) -> Result<()> {
-        let last = NoteSeq(self.state.lock().next_seq - 1);
-        self.flush_to(last)
+    fn sync_bi(&self) -> Result<()> {
+        match &self.bi {
+            Some(bi) => bi.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `frames` to the BI and writes and syncs them to the AI (after-imaging on); the
+    /// BI is synced only before a switch in the batch.
+    fn write_committed(&self, frames: &[u8], alt: &AiFrames) -> Result<()> {
+        let ai = self
+            .ai
+            .as_ref()
+            .expect("a commit level flush has after-imaging on");
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let bi_write = || match &self.bi {
+            Some(bi) => bi.append(frames),
+            None => Ok(()),
+        };
+        ai.write_ai_durable(frames, alt, bi_write, || self.sync_bi())
     }
 
     fn write_all(&self, frames: &[u8], alt: &AiFrames) -> Result<()> {

@@ -213,7 +213,15 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         bi.truncate_notes(stream.end as u64)?;
     }
     let ai = if mb.ai_enabled {
-        open_ai(&storage, db, &catalogue, &master, &opts, &bi, &mut stream)?
+        open_ai(
+            &storage,
+            db,
+            &catalogue,
+            &master,
+            &opts,
+            (&bi, &files, bs),
+            &mut stream,
+        )?
     } else {
         None
     };
@@ -279,7 +287,7 @@ fn open_ai(
     catalogue: &Catalogue,
     master: &Arc<Mutex<MasterBlockFile>>,
     opts: &OpenOptions,
-    bi: &BiFile,
+    (bi, files, block_size): (&BiFile, &DataFiles, u32),
     stream: &mut crate::bi::BiStream,
 ) -> Result<Option<(AiPipe, AiPlan)>> {
     let set = {
@@ -301,7 +309,7 @@ fn open_ai(
         storage: storage.clone(),
         path: db.clone(),
     });
-    if ai::align(&shared, bi, stream)? {
+    if ai::align(&shared, bi, stream, files, block_size)? {
         *stream = bi.read_stream()?;
     }
     let seq = master.lock().get().ai_seq_current;

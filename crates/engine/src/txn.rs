@@ -383,7 +383,7 @@ impl<'db> Txn<'db> {
         db.stats
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        db.log.flush_to(upto)
+        db.log.commit_to(upto)
     }
 
     /// Rolls back every change of the transaction.

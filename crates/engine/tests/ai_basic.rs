@@ -12,7 +12,7 @@ use common::*;
 use engine::{AiExtentSelector, Database, Error};
 use masterblock::{AiSeq, DbState};
 use parking_lot::Mutex;
-use storage::{Storage, StorageRef};
+use storage::StorageRef;
 
 fn log_text(storage: &StorageRef, db: &engine::DbPath) -> String {
     String::from_utf8(storage::read_all(storage.as_ref(), &db.log_path()).unwrap()).unwrap()
@@ -314,57 +314,4 @@ fn ai_extents_added_while_after_imaging_is_on_join_the_ring() {
     d.close().unwrap();
     let ai = check_ai(&storage, &db, &notes.lock(), &[]);
     assert!(ai.len() > 10);
-}
-
-#[test]
-fn ai_notes_past_the_bi_end_are_cut_at_open() {
-    let (sim, _, db) = sim_db();
-    let notes: SharedNotes = Arc::new(Mutex::new(Notes::new()));
-    let storage = recording(&sim, &notes);
-    create_ai_db(&storage, &db, 2, Some(48));
-    let d = Database::open(storage.clone(), &db, ai_opts(false)).unwrap();
-    commit_many(&d, 0, 2, 3).unwrap();
-    let before = dump(&d);
-    let mut txn = d.begin().unwrap();
-    let lost = txn.id().0;
-    txn.insert("a", "lost", b"only in the AI").unwrap();
-    txn.commit().unwrap();
-    // A crash now, as if the BI had not synced the last transaction while the AI had.
-    let image = sim.crash_image(storage::CrashMode::LoseUnsynced);
-    drop(d);
-    let bi_path = engine::describe(&storage, &db)
-        .unwrap()
-        .catalogue
-        .bi_area()
-        .extents[0]
-        .path
-        .clone();
-    let bi = storage::read_all(&image, &bi_path).unwrap();
-    let mut at = 4096;
-    let cut = loop {
-        let len = u32::from_le_bytes(bi[at..at + 4].try_into().unwrap()) as usize;
-        assert!(len > 0, "the lost transaction is in the BI");
-        let body = &bi[at + 8..at + 8 + len];
-        let txn = u64::from_le_bytes(body[32..40].try_into().unwrap());
-        if body[8] == aiextent::NoteKind::TxBegin.as_u8() && txn == lost {
-            break at;
-        }
-        at += 8 + len;
-    };
-    let file = image.open(&bi_path, storage::OpenMode::ReadWrite).unwrap();
-    file.set_len(cut as u64).unwrap();
-    file.sync().unwrap();
-    let image_ref = recording(&image, &notes);
-    let d = Database::open(image_ref.clone(), &db, ai_opts(false)).unwrap();
-    assert_eq!(dump(&d), before);
-    commit_many(&d, 500, 1, 2).unwrap();
-    d.close().unwrap();
-    assert!(log_text(&image_ref, &db).contains("never reached the before-image log"));
-    let ai = check_ai(&image_ref, &db, &notes.lock(), &[]);
-    let marker = b"only in the AI";
-    assert!(
-        !ai.iter()
-            .any(|n| n.body.windows(marker.len()).any(|w| w == marker)),
-        "the cut transaction is still in the AI"
-    );
 }

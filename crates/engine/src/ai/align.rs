@@ -3,16 +3,22 @@
 //! holds from the AI's start on.
 //!
 //! Invariants: the BI is reset only once the AI is durable up to the reset point and an AI
-//! switch is made only once the BI holds its switch note, so the BI always covers the AI's
-//! missing tail, and notes the AI holds past the BI's end lie in the busy extent after its
-//! switch note (synced to the AI, never to the BI, never acknowledged): they are cut off. The
-//! one note the AI may hold at the BI's end is the switch note `aimage begin` wrote into the
-//! first extent; it is appended to the BI. Notes copied from the BI get the AI's encoding (a
-//! full image minimal, see [`minimal_frames`]), byte for byte what the log would have written,
-//! so they take the room the log planned for them.
+//! switch is made only once the BI holds its switch note durably, so the BI always covers the
+//! AI's missing tail, and notes the AI holds past the BI's end lie in the busy extent after its
+//! switch note. Those are notes a commit was acknowledged on (the AI is the commit's
+//! durability point, see `crate::log`) and are copied back into the BI; the first copied
+//! change of a block without a full image in the BI becomes one again (read from the data
+//! extent, which no block write after that note can have reached), so crash recovery can still
+//! rebuild any block a later crash tears. The one note the AI may hold at the BI's end is the
+//! switch note `aimage begin` wrote into the first extent; it is appended to the BI. Notes
+//! copied from the BI get the AI's encoding (a full image minimal, see [`minimal_frames`]),
+//! byte for byte what the log would have written, so they take the room the log planned for
+//! them.
 
 use aiextent::note::{append_frame, decode_frame, encode_note};
-use aiextent::{ExtentSet, FrameOutcome, NoteKind};
+use std::collections::HashSet;
+
+use aiextent::{ExtentSet, FrameOutcome, NoteKind, NoteRef};
 use masterblock::{MasterBlockFile, NoteSeq};
 use storage::StorageRef;
 use structure::Catalogue;
@@ -22,6 +28,7 @@ use crate::bi::{BI_HEADER_BYTES, BiFile, BiStream};
 use crate::block;
 use crate::error::{Error, Result};
 use crate::eventlog::log_event_in;
+use crate::extent::DataFiles;
 use crate::path::DbPath;
 
 /// Opens the AI extents and reconciles them with the master block, logging each repair.
@@ -48,7 +55,13 @@ pub(crate) fn open_set(
 
 /// Aligns the AI (after-imaging on, reconciled) with the BI's valid `stream`. Returns true if
 /// the BI was written (the caller reads its stream again).
-pub(crate) fn align(ai: &AiShared, bi: &BiFile, stream: &BiStream) -> Result<bool> {
+pub(crate) fn align(
+    ai: &AiShared,
+    bi: &BiFile,
+    stream: &BiStream,
+    files: &DataFiles,
+    block_size: u32,
+) -> Result<bool> {
     let mut guard = ai.set.lock();
     let set = guard.as_mut().expect("the AI extents are open");
     let busy = set.busy().expect("after-imaging is on");
@@ -63,15 +76,16 @@ pub(crate) fn align(ai: &AiShared, bi: &BiFile, stream: &BiStream) -> Result<boo
     let start = bi.header.start_note_seq;
     let mut end = NoteSeq(start.0 + stream.notes.len() as u64);
     let mut bi_written = false;
+    let mut bi_end = BI_HEADER_BYTES + stream.end as u64;
     if first == end {
         // `aimage begin` made the first extent busy after the BI's last note.
         let mut frame = Vec::new();
         append_frame(&mut frame, bi.header.generation, &first_body);
-        let at = BI_HEADER_BYTES + stream.end as u64;
         bi.file
-            .write_at(&frame, at)
+            .write_at(&frame, bi_end)
             .map_err(Error::io("write", &bi.path))?;
         bi.file.sync().map_err(Error::io("sync", &bi.path))?;
+        bi_end += frame.len() as u64;
         end = end.next();
         bi_written = true;
     } else if first > end {
@@ -82,16 +96,16 @@ pub(crate) fn align(ai: &AiShared, bi: &BiFile, stream: &BiStream) -> Result<boo
         });
     }
     if last >= end {
-        let keep = NoteSeq(end.0 - 1);
-        if let Some(at) = set.truncate_busy_after(keep)? {
-            ai.log_event(
-                &format!(
-                    "after-image extent {busy}: notes {} to {last} never reached the before-image log and were removed (from byte {at})",
-                    end
-                ),
-                None,
-            );
-        }
+        let copied = copy_ai_tail(set, busy, bi, stream, (files, block_size), end, bi_end)?;
+        bi.file.sync().map_err(Error::io("sync", &bi.path))?;
+        bi_written = true;
+        ai.log_event(
+            &format!(
+                "notes {end} to {last} of after-image extent {busy} were copied to the before-image log ({} as full images)",
+                copied.full_images
+            ),
+            None,
+        );
     } else if last.0 + 1 < end.0 {
         let from = NoteSeq(last.0 + 1);
         if from < start {
@@ -157,4 +171,118 @@ pub(crate) fn minimal_frames(frames: &[u8], seed: u64) -> Vec<u8> {
         encode_note(&mut out, seed, &note.header, &ranges);
     }
     out
+}
+
+/// What [`copy_ai_tail`] wrote.
+struct Copied {
+    /// Block changes written as full images.
+    full_images: u64,
+}
+
+/// Bytes of copied frames gathered before they are written to the BI.
+const COPY_CHUNK_BYTES: usize = 1 << 20;
+
+/// Copies the notes of the busy extent `busy` from `from` on into the BI at byte `at`, sealed
+/// with the BI's generation (not synced). The first of them that changes a block with no full
+/// image in `stream` is written as one when the block on disk is exactly what the note
+/// changes; any other note is copied as it is.
+fn copy_ai_tail(
+    set: &ExtentSet,
+    busy: u32,
+    bi: &BiFile,
+    stream: &BiStream,
+    (files, block_size): (&DataFiles, u32),
+    from: NoteSeq,
+    mut at: u64,
+) -> Result<Copied> {
+    let seed = bi.header.generation;
+    let body_len = block_size as usize - block::HEADER_BYTES;
+    let mut imaged = blocks_with_full_image(stream, seed, body_len);
+    let mut buf = vec![0u8; block_size as usize];
+    let mut out = Vec::with_capacity(COPY_CHUNK_BYTES + (1 << 16));
+    let mut copied = Copied { full_images: 0 };
+    let mut reader = set.read_notes(busy).expect("the busy extent is open")?;
+    while let Some(note) = reader.next()? {
+        if note.header.note_seq < from {
+            continue;
+        }
+        let h = note.header;
+        let first_of_block =
+            h.kind == NoteKind::BlockChange && imaged.insert((h.area.0, h.block.0));
+        if !(first_of_block && full_image(&note, files, &mut buf, seed, &mut out)) {
+            append_frame(&mut out, seed, note.body());
+        } else {
+            copied.full_images += 1;
+        }
+        if out.len() >= COPY_CHUNK_BYTES {
+            bi.file
+                .write_at(&out, at)
+                .map_err(Error::io("write", &bi.path))?;
+            at += out.len() as u64;
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        bi.file
+            .write_at(&out, at)
+            .map_err(Error::io("write", &bi.path))?;
+    }
+    Ok(copied)
+}
+
+/// The blocks that have a full-image note in the BI's valid `stream`.
+fn blocks_with_full_image(stream: &BiStream, seed: u64, body_len: usize) -> HashSet<(u32, u32)> {
+    let mut out = HashSet::new();
+    for &(off, header) in &stream.notes {
+        if header.kind != NoteKind::BlockChange {
+            continue;
+        }
+        let FrameOutcome::Note { note, .. } = decode_frame(&stream.bytes[off..], seed) else {
+            panic!("the BI's valid stream holds whole notes");
+        };
+        if note.range_count() == 1
+            && note
+                .ranges()
+                .next()
+                .is_some_and(|r| r.offset == 0 && r.redo.len() == body_len)
+        {
+            out.insert((header.area.0, header.block.0));
+        }
+    }
+    out
+}
+
+/// Appends to `out` the block change `note` as a full image of its block (old body as on disk,
+/// new body with the note applied), if the block on disk verifies, its update counter is the
+/// note's prior counter and the note's undo bytes are what the block holds; false otherwise
+/// (nothing appended).
+fn full_image(
+    note: &NoteRef<'_>,
+    files: &DataFiles,
+    buf: &mut [u8],
+    seed: u64,
+    out: &mut Vec<u8>,
+) -> bool {
+    let h = note.header;
+    if !files.has_area(h.area)
+        || files.read_raw(h.area, h.block, buf).is_err()
+        || block::verify(buf, h.area, h.block).is_err()
+        || block::counter(buf) != h.prior_counter.0
+    {
+        return false;
+    }
+    let before = &buf[block::HEADER_BYTES..];
+    let mut after = before.to_vec();
+    for r in note.ranges() {
+        let s = usize::from(r.offset);
+        let Some(old) = before.get(s..s + r.undo.len()) else {
+            return false;
+        };
+        if old != r.undo || r.undo.len() != r.redo.len() {
+            return false;
+        }
+        after[s..s + r.redo.len()].copy_from_slice(r.redo);
+    }
+    encode_note(out, seed, &h, &[(0, &after, before)]);
+    true
 }

@@ -5,10 +5,11 @@
 //! Invariants: while after-imaging is on, the AI holds exactly the notes of the database's note
 //! stream from the busy extent's start on, in order (a full image in its minimal encoding, see
 //! [`AiFrames`]); a note is durable in the BI and in the AI before a block it changed is
-//! written or its commit acknowledged; an `AiSwitch` note in the stream is where the AI moves
-//! to the next extent, and that extent's first note is the same note; the switch is made only
-//! once the BI holds the switch note durably, so the AI never holds notes past the BI's end
-//! except in the busy extent's tail, which open cuts off.
+//! written, and durable in the AI (written to the BI) before its commit is acknowledged; an
+//! `AiSwitch` note in the stream is where the AI moves to the next extent, and that extent's
+//! first note is the same note; the switch is made only once the BI holds the switch note
+//! durably, so the AI never holds notes past the BI's end except in the busy extent's tail,
+//! which open copies back into the BI.
 
 mod admin;
 mod align;

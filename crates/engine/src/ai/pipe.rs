@@ -5,6 +5,9 @@
 //! then commits the other file's new length too, so the second costs little even when both
 //! files share a disk.
 //!
+//! A commit's batch ([`AiPipe::write_ai_durable`]) needs only the AI synced and is written on
+//! the committing thread.
+//!
 //! Invariants: one batch is in the pipe at a time (the log has one writer at a time); a batch
 //! is finished, written and synced to the AI or failed, before [`AiPipe::write`] returns; a
 //! switch inside a batch waits until the BI has synced the batch, so the AI never moves to a new
@@ -267,6 +270,34 @@ impl AiPipe {
         // The BI is synced once, at the first switch or before the AI's sync.
         write_batch(&self.ai, frames, &mut scratch, &mut |_| {
             bi_sync.take().map_or(Ok(()), |f| f())
+        })
+    }
+
+    /// A commit's batch: writes `frames` to the BI through `bi_write`, then writes and syncs
+    /// them to the AI (with the replacements of `alt`) on the calling thread. The BI is synced
+    /// (through `bi_sync`) only at a switch inside the batch, which needs the BI to hold the
+    /// switch note durably; otherwise the AI alone makes the batch durable.
+    pub(crate) fn write_ai_durable(
+        &self,
+        frames: &[u8],
+        alt: &AiFrames,
+        bi_write: impl FnOnce() -> Result<()>,
+        bi_sync: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        bi_write()?;
+        let mut bi_sync = Some(bi_sync);
+        let mut scratch = self.scratch.lock();
+        let mut merged = self.merged.lock();
+        let frames = if alt.is_empty() {
+            frames
+        } else {
+            merged.clear();
+            alt.merge_into(frames, &mut merged);
+            &merged[..]
+        };
+        write_batch(&self.ai, frames, &mut scratch, &mut |point| match point {
+            Wait::Switch => bi_sync.take().map_or(Ok(()), |f| f()),
+            Wait::Sync => Ok(()),
         })
     }
 
