@@ -48,36 +48,58 @@ pub(crate) trait NoteSink: Send + Sync {
     fn sync(&self) -> Result<()>;
 }
 
-/// The BI extent as a sink: frames go at `offset`, which advances.
+/// Zeros written ahead of the BI's notes at least (and at most [`BI_AHEAD_MAX_BYTES`]; as
+/// many as the notes already there in between): a sync of notes written over them changes
+/// neither the file's length nor its allocation, so it costs one data write, not a journal
+/// commit. A reader stops at the zeros (a frame of length zero).
+const BI_AHEAD_MIN_BYTES: u64 = 64 << 10;
+
+/// See [`BI_AHEAD_MIN_BYTES`].
+const BI_AHEAD_MAX_BYTES: u64 = 8 << 20;
+
+/// The BI extent as a sink: frames go at `offset`, which advances, over zeros written ahead.
 pub(crate) struct BiSink {
     file: storage::FileRef,
     path: std::path::PathBuf,
-    offset: Mutex<u64>,
+    /// `(offset of the next frame, end of the zeros written ahead)`.
+    state: Mutex<(u64, u64)>,
 }
 
 impl BiSink {
-    /// A sink appending at `offset` bytes of notes.
+    /// A sink appending at `offset` bytes of notes, the file ending there.
     pub(crate) fn new(file: storage::FileRef, path: std::path::PathBuf, offset: u64) -> BiSink {
+        let at = BI_HEADER_BYTES + offset;
         BiSink {
             file,
             path,
-            offset: Mutex::new(BI_HEADER_BYTES + offset),
+            state: Mutex::new((at, at)),
         }
     }
 
-    /// Restarts at the beginning of the notes (after a reset).
+    /// Restarts at the beginning of the notes (after a reset, which truncated the file there).
     pub(crate) fn rewind(&self) {
-        *self.offset.lock() = BI_HEADER_BYTES;
+        *self.state.lock() = (BI_HEADER_BYTES, BI_HEADER_BYTES);
     }
 }
 
 impl NoteSink for BiSink {
     fn append(&self, frames: &[u8]) -> Result<()> {
-        let mut offset = self.offset.lock();
+        let mut state = self.state.lock();
+        let (offset, zeroed) = *state;
+        let end = offset + frames.len() as u64;
+        if end > zeroed {
+            let ahead = (zeroed - BI_HEADER_BYTES).clamp(BI_AHEAD_MIN_BYTES, BI_AHEAD_MAX_BYTES);
+            let target = (end + ahead).next_multiple_of(4096);
+            let zeros = vec![0u8; (target - zeroed) as usize];
+            self.file
+                .write_at(&zeros, zeroed)
+                .map_err(Error::io("write", &self.path))?;
+            state.1 = target;
+        }
         self.file
-            .write_at(frames, *offset)
+            .write_at(frames, offset)
             .map_err(Error::io("write", &self.path))?;
-        *offset += frames.len() as u64;
+        state.0 = end;
         Ok(())
     }
 
