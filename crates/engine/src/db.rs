@@ -52,6 +52,10 @@ pub struct OpenOptions {
     /// with the BI (default). `false` writes the AI after the BI on the committing thread, so
     /// that every write happens in the same order on every run.
     pub ai_parallel_sync: bool,
+    /// `-aistall`: when a switch finds the next AI extent not Empty, writers wait (3775 and
+    /// 3776 in the event log) until an extent is emptied ([`Database::ai_extent_empty`]) instead
+    /// of the database stopping with 3774.
+    pub ai_stall: bool,
 }
 
 impl Default for OpenOptions {
@@ -62,6 +66,7 @@ impl Default for OpenOptions {
             bi_checkpoint_bytes: 64 << 20,
             ai_variable_limit_bytes: None,
             ai_parallel_sync: true,
+            ai_stall: false,
         }
     }
 }
@@ -403,6 +408,51 @@ impl Database {
         drop(changes);
         self.shared.log.flush_to(seq)?;
         Ok(switched)
+    }
+
+    /// `rfutil aimage extent empty` while the database is open: marks extent `which` (default:
+    /// the oldest Full) Empty, durably, and lets a switch use it again; writers stalled on a
+    /// full extent (`-aistall`) go on. Refused, changing nothing, with after-imaging off or
+    /// an extent that is not Full. Returns the extent's number.
+    pub fn ai_extent_empty(&self, which: Option<crate::AiExtentSelector>) -> Result<u32> {
+        self.shared.writable()?;
+        let ai = self
+            .shared
+            .log
+            .ai()
+            .ok_or(Error::Note(aiextent::Error::AiNotEnabled))?;
+        let number = match which {
+            None => None,
+            Some(crate::AiExtentSelector::Number(n)) => Some(n),
+            Some(crate::AiExtentSelector::Path(path)) => Some(crate::ai::number_of_path(
+                &self.shared.storage,
+                &self.shared.catalogue,
+                &path,
+            )?),
+        };
+        let emptied = {
+            let mut set = ai.set.lock();
+            let set = set
+                .as_mut()
+                .ok_or(Error::Note(aiextent::Error::AiNotEnabled))?;
+            set.empty(number)?
+        };
+        self.shared.log.ai_extent_emptied(emptied);
+        let path = crate::ai::extent_path(&self.shared.catalogue, emptied).unwrap_or_default();
+        self.log_event(
+            "AIMAGE",
+            &format!(
+                "after-image extent {emptied} ({}) marked empty",
+                path.display()
+            ),
+            None,
+        );
+        Ok(emptied)
+    }
+
+    /// Writers waiting for an AI extent to be emptied (`-aistall`); 0 when none is.
+    pub fn ai_stalled_writers(&self) -> u32 {
+        self.shared.log.stalled()
     }
 
     /// The AI extents, as the open database has them (empty when there are none).

@@ -3,7 +3,7 @@
 //! listed in [`MESSAGES`]; wrapped errors of lower crates return their own number. The Display
 //! text never includes the number. [`Error::AiExtentFull`] carries 3774, which aiextent lists
 //! for the same condition, so the engine's table does not repeat it; the table also lists the
-//! informational numbers the engine writes to the event log (3778, 12428).
+//! informational numbers the engine writes to the event log (3775, 3776, 3778, 12428).
 
 use std::io;
 use std::path::PathBuf;
@@ -401,6 +401,14 @@ pub const MESSAGES: &[(u32, &str)] = &[
     ),
     (90673, "roll forward: notes missing before the note given"),
     (90674, "roll forward: a note does not fit this database"),
+    (
+        3775,
+        "-aistall: cannot switch to the next AI extent, it is full (writers wait)",
+    ),
+    (
+        3776,
+        "-aistall: back up the full AI extent and mark it empty; writers then go on",
+    ),
     (
         3778,
         "after-image file number N since the last AIMAGE BEGIN (each switch)",

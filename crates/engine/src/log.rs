@@ -22,15 +22,18 @@
 //! write or sync failure the log is failed for good (what reached the disk is unknown) and every
 //! later flush reports it, so nothing is acknowledged that crash recovery might not find; once
 //! a needed switch finds the next AI extent not empty the log is stopped: that append and every
-//! later one fail with 3774, while the notes appended before it (which fit) are still written.
+//! later one fail with 3774, while the notes appended before it (which fit) are still written,
+//! unless writers stall (`-aistall`): then the append waits, logging 3775 and 3776 at most once
+//! a minute, until an extent is emptied, and goes on by itself.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aiextent::note::append_frame;
 use aiextent::{FRAME_HEADER_LEN, NoteHeader, NoteKind, encode_note, encoded_len};
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId, UpdateCounter};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::ai::{AiFrames, AiPipe, AiPlan, AiShared, AiSwitched, Next, SWITCH_FRAME_LEN};
 use crate::bi::BI_HEADER_BYTES;
@@ -132,6 +135,13 @@ struct LogState {
     ai_full: Option<PathBuf>,
     /// Where appended notes land in the AI extents (after-imaging on).
     ai: Option<AiPlan>,
+    /// `-aistall`: an append that needs a switch to a non-Empty extent waits instead of
+    /// stopping the database.
+    stall: bool,
+    /// When 3775 and 3776 were last logged for a stall.
+    stall_logged: Option<Instant>,
+    /// Appends waiting for an extent to be emptied.
+    stalled: u32,
     /// Frame seed (BI generation).
     seed: u64,
     /// Bytes of notes in the BI generation so far (durable or buffered).
@@ -180,6 +190,8 @@ pub(crate) struct LogCounters {
 pub(crate) struct LogManager {
     state: Mutex<LogState>,
     done: Condvar,
+    /// Signalled when an AI extent is emptied (stalled appends re-plan).
+    emptied: Condvar,
     /// The BI (`None` on a read-only open, which never writes).
     bi: Option<Box<dyn NoteSink>>,
     ai: Option<AiPipe>,
@@ -212,6 +224,9 @@ impl LogManager {
                 failed: None,
                 ai_full: None,
                 ai: plan,
+                stall: false,
+                stall_logged: None,
+                stalled: 0,
                 seed,
                 bytes_in_generation,
                 notes: 0,
@@ -219,6 +234,7 @@ impl LogManager {
                 syncs: 0,
             }),
             done: Condvar::new(),
+            emptied: Condvar::new(),
             bi,
             ai,
         }
@@ -227,7 +243,7 @@ impl LogManager {
     /// Makes room in the AI for a frame of `frame_len` bytes: while it does not fit in the
     /// busy extent, appends an `AiSwitch` note (the switch itself is made when the batch is
     /// written). When the next extent is not Empty the log stops with 3774.
-    fn reserve(&self, st: &mut LogState, frame_len: usize) -> Result<()> {
+    fn reserve(&self, st: &mut MutexGuard<'_, LogState>, frame_len: usize) -> Result<()> {
         if let Some(path) = &st.ai_full {
             return Err(Error::AiExtentFull { path: path.clone() });
         }
@@ -242,6 +258,9 @@ impl LogManager {
             match plan.next() {
                 Next::To(to) => {
                     self.push_switch(st, to);
+                }
+                Next::NotEmpty(path) if st.stall => {
+                    self.stall(st, &path)?;
                 }
                 Next::NotEmpty(path) | Next::OnlyOne(path) => {
                     let err = Error::AiExtentFull { path: path.clone() };
@@ -258,6 +277,62 @@ impl LogManager {
                 }
             }
         }
+    }
+
+    /// `-aistall`: waits (the log's lock released) until an extent is emptied or a second
+    /// passes, logging 3775 and 3776 when they were not logged in the last minute. Fails only
+    /// if the log failed meanwhile.
+    fn stall(&self, st: &mut MutexGuard<'_, LogState>, path: &std::path::Path) -> Result<()> {
+        const RELOG: Duration = Duration::from_secs(60);
+        if st.stall_logged.is_none_or(|at| at.elapsed() >= RELOG) {
+            st.stall_logged = Some(Instant::now());
+            if let Some(ai) = &self.ai {
+                ai.shared().log_event(
+                    &format!(
+                        "Cannot switch to after-image extent {}: it is full",
+                        path.display()
+                    ),
+                    Some(3775),
+                );
+                ai.shared().log_event(
+                    &format!(
+                        "Back up after-image extent {} and mark it empty (rfutil -C aimage extent empty): activity waits until then and goes on by itself",
+                        path.display()
+                    ),
+                    Some(3776),
+                );
+            }
+        }
+        st.stalled += 1;
+        self.emptied.wait_for(st, Duration::from_secs(1));
+        st.stalled -= 1;
+        match &st.failed {
+            Some(reason) => Err(Error::LogFailed {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Turns `-aistall` on or off.
+    pub(crate) fn set_ai_stall(&self, on: bool) {
+        self.state.lock().stall = on;
+    }
+
+    /// Appends waiting for an AI extent to be emptied (`-aistall`).
+    pub(crate) fn stalled(&self) -> u32 {
+        self.state.lock().stalled
+    }
+
+    /// The extent set emptied extent `ai_number` (it was Full): a switch may go there again,
+    /// and stalled appends go on.
+    pub(crate) fn ai_extent_emptied(&self, ai_number: u32) {
+        let mut st = self.state.lock();
+        if let Some(plan) = st.ai.as_mut() {
+            plan.mark_empty(ai_number);
+        }
+        drop(st);
+        self.emptied.notify_all();
     }
 
     /// After an append found the database stopped: writes out what was appended before the
@@ -612,5 +687,7 @@ impl LogManager {
         if st.failed.is_none() {
             st.failed = Some(reason);
         }
+        drop(st);
+        self.emptied.notify_all();
     }
 }

@@ -237,6 +237,7 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         Some(Box::new(Arc::clone(&sink))),
         ai,
     );
+    log.set_ai_stall(opts.ai_stall);
     let shared = Shared::assemble(Parts {
         storage,
         path: db.clone(),

@@ -225,7 +225,7 @@ pub fn aimage_extent_empty(
 }
 
 /// The AI extent whose file is `path` (compared as given and resolved).
-fn number_of_path(
+pub(crate) fn number_of_path(
     storage: &StorageRef,
     catalogue: &Catalogue,
     path: &std::path::Path,

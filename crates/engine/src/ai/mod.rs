@@ -31,6 +31,7 @@ use structure::Catalogue;
 use crate::error::{Error, Result};
 use crate::path::DbPath;
 
+pub(crate) use admin::number_of_path;
 pub use admin::{
     AiExtentSelector, OfflineLock, ai_extents, aimage_begin, aimage_end, aimage_extent_empty,
     aimage_new, mark_backedup, set_sequence,

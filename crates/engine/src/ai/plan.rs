@@ -3,8 +3,9 @@
 //!
 //! Invariants: `end` is the byte offset in the busy extent just after every note appended so
 //! far (written or still buffered) and never passes the extent's capacity; an extent counts as
-//! available for a switch only while it is Empty, and nothing empties an extent while the
-//! database is open, so a planned switch always finds its extent Empty.
+//! available for a switch only while it is Empty, and becomes available again only once the
+//! extent set has emptied it durably ([`AiPlan::mark_empty`], never the busy extent), so a
+//! planned switch always finds its extent Empty.
 
 use std::path::PathBuf;
 
@@ -107,6 +108,17 @@ impl AiPlan {
     /// The sequence the next switch gives.
     pub(crate) fn next_seq(&self) -> AiSeq {
         self.seq.next()
+    }
+
+    /// Counts extent `ai_number` as Empty again: the extent set has emptied it (it was Full).
+    pub(crate) fn mark_empty(&mut self, ai_number: u32) {
+        let i = self
+            .ring
+            .iter()
+            .position(|s| s.ai_number == ai_number)
+            .expect("an emptied extent is in the plan");
+        assert_ne!(i, self.busy, "the busy extent is never emptied");
+        self.ring[i].empty = true;
     }
 
     /// Records a switch to slot `to` (from [`AiPlan::next`]): the new extent holds its switch
