@@ -281,6 +281,20 @@ pub enum Error {
         /// What disagrees.
         detail: String,
     },
+    /// `proquiet enable` while a quiet point is already enabled.
+    #[error(
+        "a quiet point is already enabled on {path_stem}; run proquiet {path_stem} disable first"
+    )]
+    AlreadyQuiet {
+        /// The database.
+        path_stem: String,
+    },
+    /// `proquiet disable` with no quiet point enabled.
+    #[error("no quiet point is enabled on {path_stem}; nothing to disable")]
+    NotQuiet {
+        /// The database.
+        path_stem: String,
+    },
     /// `aimage extent empty` named a path that is no AI extent of the database.
     #[error("{} is not an after-image extent of this database; rfutil aimage extent list shows them", path.display())]
     NoSuchAiExtentPath {
@@ -387,6 +401,8 @@ pub const MESSAGES: &[(u32, &str)] = &[
     ),
     (90528, "AI extents and before-image log disagree"),
     (90529, "aimage extent empty: no AI extent at that path"),
+    (90530, "proquiet enable: a quiet point is already enabled"),
+    (90531, "proquiet disable: no quiet point is enabled"),
     (
         90670,
         "a roll forward was interrupted: run roll forward retry",
@@ -457,6 +473,8 @@ impl Error {
             Error::SequenceWithAiOff => 90527,
             Error::AiBiMismatch { .. } => 90528,
             Error::NoSuchAiExtentPath { .. } => 90529,
+            Error::AlreadyQuiet { .. } => 90530,
+            Error::NotQuiet { .. } => 90531,
             Error::RollForwardInterrupted { .. } => 90670,
             Error::RolledForwardInFlight { .. } => 90671,
             Error::RollForwardLocked { .. } => 90672,

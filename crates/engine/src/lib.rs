@@ -40,6 +40,7 @@ mod log;
 mod open;
 mod path;
 mod pool;
+mod quiet;
 mod recovery;
 mod replay;
 mod store;
@@ -58,6 +59,7 @@ pub use db::{AccessMode, Database, EngineStats, OpenOptions};
 pub use error::{Error, MESSAGES, Result};
 pub use eventlog::log_event_at;
 pub use path::DbPath;
+pub use quiet::QuietPoint;
 pub use recovery::RecoveryReport;
 pub use replay::{
     NoteOutcome, ROLL_FORWARD_BUFFERS, RedoReport, ReplayOptions, RollForwardTarget, roll_opunlock,

@@ -28,6 +28,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aiextent::note::append_frame;
@@ -142,6 +143,9 @@ struct LogState {
     stall_logged: Option<Instant>,
     /// Appends waiting for an extent to be emptied.
     stalled: u32,
+    /// A quiet point holds writers: markers and switches wait (block changes wait before
+    /// they start, see [`LogManager::wait_not_quiet`]).
+    quiet: bool,
     /// Frame seed (BI generation).
     seed: u64,
     /// Bytes of notes in the BI generation so far (durable or buffered).
@@ -190,8 +194,13 @@ pub(crate) struct LogCounters {
 pub(crate) struct LogManager {
     state: Mutex<LogState>,
     done: Condvar,
-    /// Signalled when an AI extent is emptied (stalled appends re-plan).
-    emptied: Condvar,
+    /// Signalled when an AI extent is emptied (stalled appends re-plan), a quiet point is
+    /// lifted, or the log fails.
+    resume: Condvar,
+    /// Mirror of `LogState::quiet` for the block-change path's cheap check.
+    quiet: AtomicBool,
+    /// Held by `proquiet enable` and `disable` for their whole run (one at a time).
+    pub(crate) quiet_admin: Mutex<()>,
     /// The BI (`None` on a read-only open, which never writes).
     bi: Option<Box<dyn NoteSink>>,
     ai: Option<AiPipe>,
@@ -227,6 +236,7 @@ impl LogManager {
                 stall: false,
                 stall_logged: None,
                 stalled: 0,
+                quiet: false,
                 seed,
                 bytes_in_generation,
                 notes: 0,
@@ -234,7 +244,9 @@ impl LogManager {
                 syncs: 0,
             }),
             done: Condvar::new(),
-            emptied: Condvar::new(),
+            resume: Condvar::new(),
+            quiet: AtomicBool::new(false),
+            quiet_admin: Mutex::new(()),
             bi,
             ai,
         }
@@ -304,7 +316,7 @@ impl LogManager {
             }
         }
         st.stalled += 1;
-        self.emptied.wait_for(st, Duration::from_secs(1));
+        self.resume.wait_for(st, Duration::from_secs(1));
         st.stalled -= 1;
         match &st.failed {
             Some(reason) => Err(Error::LogFailed {
@@ -332,7 +344,30 @@ impl LogManager {
             plan.mark_empty(ai_number);
         }
         drop(st);
-        self.emptied.notify_all();
+        self.resume.notify_all();
+    }
+
+    /// Starts (`true`) or lifts a quiet point: while it holds, markers and switches wait
+    /// before they are appended, and block changes before they start.
+    pub(crate) fn set_quiet(&self, on: bool) {
+        let mut st = self.state.lock();
+        st.quiet = on;
+        self.quiet.store(on, Ordering::SeqCst);
+        drop(st);
+        self.resume.notify_all();
+    }
+
+    /// True while a quiet point holds writers.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet.load(Ordering::SeqCst)
+    }
+
+    /// Returns once no quiet point holds writers.
+    pub(crate) fn wait_not_quiet(&self) {
+        let mut st = self.state.lock();
+        while st.quiet {
+            self.resume.wait(&mut st);
+        }
     }
 
     /// After an append found the database stopped: writes out what was appended before the
@@ -359,6 +394,9 @@ impl LogManager {
     /// goes on).
     pub(crate) fn ai_switch(&self) -> Result<(AiSwitched, NoteSeq)> {
         let mut st = self.state.lock();
+        while st.quiet {
+            self.resume.wait(&mut st);
+        }
         if let Some(path) = &st.ai_full {
             return Err(Error::AiExtentFull { path: path.clone() });
         }
@@ -426,6 +464,9 @@ impl LogManager {
     /// Appends a note without ranges (begin, commit, rollback, open stamp); returns its sequence.
     pub(crate) fn append_marker(&self, kind: NoteKind, txn: TxnId, aux: u64) -> Result<NoteSeq> {
         let mut st = self.state.lock();
+        while st.quiet {
+            self.resume.wait(&mut st);
+        }
         if let Err(e) = self.reserve(&mut st, encoded_len(&[])) {
             drop(st);
             return Err(self.stopped(e));
@@ -688,6 +729,6 @@ impl LogManager {
             st.failed = Some(reason);
         }
         drop(st);
-        self.emptied.notify_all();
+        self.resume.notify_all();
     }
 }
