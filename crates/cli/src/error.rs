@@ -110,6 +110,15 @@ pub enum Error {
         /// The rollforward crate's error.
         source: Box<rollforward::Error>,
     },
+    /// A server or client error on a database (`proserve`, `proshut`, and any command that
+    /// finds the database served).
+    #[error("{source}")]
+    Server {
+        /// The database, for the event log.
+        db: Option<DbPath>,
+        /// The server crate's error.
+        source: Box<server::Error>,
+    },
     /// A workload error on a database.
     #[error("{source}")]
     Workload {
@@ -140,6 +149,7 @@ impl Error {
             Error::Workload { source, .. } => source.msg_number(),
             Error::Backup { source, .. } => source.msg_number(),
             Error::RollForward { source, .. } => source.msg_number(),
+            Error::Server { source, .. } => source.msg_number(),
         }
     }
 
@@ -149,7 +159,8 @@ impl Error {
             Error::Engine { db, .. }
             | Error::Workload { db, .. }
             | Error::Backup { db, .. }
-            | Error::RollForward { db, .. } => db.as_ref(),
+            | Error::RollForward { db, .. }
+            | Error::Server { db, .. } => db.as_ref(),
             _ => None,
         }
     }
@@ -183,6 +194,39 @@ pub(crate) fn on(db: &DbPath) -> impl Fn(engine::Error) -> Error + '_ {
     }
 }
 
+impl Error {
+    /// The error as the user should read it: "in use" (from any crate) on a database whose
+    /// lock file names a running server becomes 91100, "in use by a server; use proshut first".
+    pub(crate) fn or_served(self) -> Error {
+        let in_use = engine::Error::InUse {
+            path: PathBuf::new(),
+            pid: 0,
+        }
+        .msg_number();
+        if self.msg_number() != in_use {
+            return self;
+        }
+        let Some(db) = self.database().cloned() else {
+            return self;
+        };
+        match server::server_info(&crate::real_storage(), &db) {
+            Some(info) => on_server(&db)(server::Error::ServedDatabase {
+                pid: info.pid,
+                socket: info.socket,
+            }),
+            None => self,
+        }
+    }
+}
+
+/// Wraps server errors on `db`.
+pub(crate) fn on_server(db: &DbPath) -> impl Fn(server::Error) -> Error + '_ {
+    move |source| Error::Server {
+        db: Some(db.clone()),
+        source: Box::new(source),
+    }
+}
+
 /// Wraps workload errors on `db`.
 pub(crate) fn on_workload(db: &DbPath) -> impl Fn(workload::Error) -> Error + '_ {
     move |source| Error::Workload {
@@ -208,7 +252,7 @@ pub const MESSAGES: &[(u32, &str)] = &[
 /// Every message number of every crate, with the crate that owns it, sorted by number.
 pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
     let mut all = Vec::new();
-    let sets: [(&str, &[(u32, &str)]); 9] = [
+    let sets: [(&str, &[(u32, &str)]); 10] = [
         ("masterblock", masterblock::MESSAGES),
         ("structure", structure::MESSAGES),
         ("aiextent", aiextent::MESSAGES),
@@ -217,6 +261,7 @@ pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
         ("workload", workload::MESSAGES),
         ("backup", backup::MESSAGES),
         ("rollforward", rollforward::MESSAGES),
+        ("server", server::MESSAGES),
         ("cli", MESSAGES),
     ];
     for (krate, set) in sets {

@@ -16,6 +16,8 @@ pub mod proclient;
 mod proclient_exec;
 pub mod prodb;
 pub mod prorest;
+pub mod proserve;
+pub mod proshut;
 pub mod prostrct;
 pub mod proutil;
 pub mod rfutil;
@@ -63,7 +65,7 @@ pub fn run_with(
             }
         }
     }
-    match body(console, words) {
+    match body(console, words).map_err(Error::or_served) {
         Ok(()) => 0,
         Err(err) => {
             let db = err.database().cloned();

@@ -1,4 +1,8 @@
-//! `proclient db ...`: records in transactions, dumps and workloads, single-user.
+//! `proclient db ...`: records in transactions, dumps and workloads, single-user or through the
+//! server when one is running (its lock file says `mode server` and its socket answers).
+//!
+//! Invariant: both paths run the same code over the workload crate's session traits, so the
+//! output and the error numbers are the same either way.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -7,6 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use engine::{AccessMode, Database, DbPath, OpenOptions};
 use masterblock::AreaNo;
+
+use workload::{Connector, Session, Transaction};
 
 use crate::error::{on, on_workload};
 use crate::{Console, Error, real_storage, say};
@@ -68,6 +74,9 @@ enum Command {
         /// TPC-B scale (branches).
         #[arg(long, default_value_t = 1)]
         scale: u32,
+        /// TPC-B accounts per branch (100000 in TPC-B; fewer make quick tests).
+        #[arg(long, default_value_t = workload::ACCOUNTS_PER_BRANCH)]
+        accounts: u32,
         /// Transactions in total.
         #[arg(long, default_value_t = 1000)]
         tx: u64,
@@ -104,6 +113,10 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
         Err(e) => return Err(Error::Usage(e.to_string().trim_end().to_string())),
     };
     let db_path = DbPath::parse(&args.db).map_err(crate::error::no_db)?;
+    if let Some(client) = server::Client::connect_db(&real_storage(), &db_path) {
+        let connector = server::ServerConnector::new(client.socket());
+        return execute(console, &connector, client, &db_path, args.command);
+    }
     let read_only = matches!(args.command, Command::Get { .. } | Command::Dump { .. });
     let options = OpenOptions {
         access: if read_only {
@@ -115,18 +128,20 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
         ..OpenOptions::default()
     };
     let db = Database::open(real_storage(), &db_path, options).map_err(on(&db_path))?;
-    let result = execute(console, &db, &db_path, args.command);
+    let result = execute(console, &db, &db, &db_path, args.command);
     let closed = db.close().map_err(on(&db_path));
     result.and(closed)
 }
 
-fn execute(
+/// Runs `command` on `db`, a session of `connector` (which opens more for `--clients`).
+fn execute<C: Connector + ?Sized, S: Session>(
     console: &mut Console,
-    db: &Database,
+    connector: &C,
+    db: S,
     path: &DbPath,
     command: Command,
 ) -> Result<(), Error> {
-    let eng = on(path);
+    let eng = on_workload(path);
     match command {
         Command::CreateTable { name, area } => {
             db.create_table(&name, area.map(AreaNo)).map_err(eng)
@@ -158,16 +173,26 @@ fn execute(
                 None => Err(Error::NotFound { table, key }),
             }
         }
-        Command::Exec { file } => crate::proclient_exec::exec(console, db, path, &file),
-        Command::Dump { table } => dump(console, db, path, table.as_deref()),
+        Command::Exec { file } => crate::proclient_exec::exec(console, &db, path, &file),
+        Command::Dump { table } => dump(console, &db, path, table.as_deref()),
         Command::Workload {
             kind,
             init,
             scale,
+            accounts,
             tx,
             clients,
             seed,
-        } => workload(console, db, path, kind, init, scale, tx, clients, seed),
+        } => {
+            let shape = Shape {
+                init,
+                scale,
+                accounts,
+            };
+            workload(
+                console, connector, &db, path, kind, shape, tx, clients, seed,
+            )
+        }
     }
 }
 
@@ -187,29 +212,29 @@ pub(crate) fn escape(value: &[u8]) -> String {
     out
 }
 
-fn dump(
+fn dump<S: Session + ?Sized>(
     console: &mut Console,
-    db: &Database,
+    db: &S,
     path: &DbPath,
     only: Option<&str>,
 ) -> Result<(), Error> {
-    let eng = on(path);
-    let tables = db.tables().map_err(&eng)?;
+    let eng = on_workload(path);
+    let tables = db.table_names().map_err(&eng)?;
     if let Some(name) = only
-        && !tables.iter().any(|t| t.name == name)
+        && !tables.iter().any(|t| t == name)
     {
-        return Err(eng(engine::Error::NoSuchTable {
+        return Err(on(path)(engine::Error::NoSuchTable {
             name: name.to_string(),
         }));
     }
     let mut tx = db.begin().map_err(&eng)?;
     let mut write_error = None;
-    for table in tables.iter().filter(|t| only.is_none_or(|n| n == t.name)) {
+    for table in tables.iter().filter(|t| only.is_none_or(|n| n == *t)) {
         let out = &mut console.out;
-        tx.scan(&table.name, &mut |key, value| match writeln!(
+        tx.scan(table, &mut |key, value| match writeln!(
             out,
             "{}\t{}\t{}",
-            table.name,
+            table,
             key,
             escape(value)
         ) {
@@ -230,14 +255,21 @@ fn dump(
     tx.commit().map_err(eng)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn workload(
-    console: &mut Console,
-    db: &Database,
-    path: &DbPath,
-    kind: WorkloadKind,
+/// The TPC-B tables' shape on the command line.
+struct Shape {
     init: bool,
     scale: u32,
+    accounts: u32,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload<C: Connector + ?Sized, S: Session + ?Sized>(
+    console: &mut Console,
+    connector: &C,
+    db: &S,
+    path: &DbPath,
+    kind: WorkloadKind,
+    shape: Shape,
     tx: u64,
     clients: u32,
     seed: u64,
@@ -245,25 +277,30 @@ fn workload(
     let wl = on_workload(path);
     let report = match kind {
         WorkloadKind::Tpcb => {
+            let Shape {
+                init,
+                scale,
+                accounts,
+            } = shape;
             let config = workload::TpcbConfig {
                 scale,
+                accounts_per_branch: accounts,
                 transactions: tx,
                 clients,
                 seed,
-                ..workload::TpcbConfig::default()
             };
-            let tables = db.tables().map_err(on(path))?;
+            let tables = db.table_names().map_err(&wl)?;
             let missing = ["tpcb_branch", "tpcb_teller", "tpcb_account", "tpcb_history"]
                 .iter()
-                .any(|name| !tables.iter().any(|t| t.name == *name));
+                .any(|name| !tables.iter().any(|t| t == name));
             if init || missing {
-                let loaded = workload::tpcb_init(db, scale).map_err(&wl)?;
+                let loaded = workload::tpcb_init_sized(db, scale, accounts).map_err(&wl)?;
                 say(
                     console,
                     format!("Loaded TPC-B scale {scale}: {} rows.", loaded.total_rows()),
                 );
             }
-            let report = workload::tpcb_run(db, &config).map_err(&wl)?;
+            let report = workload::tpcb_run(connector, &config).map_err(&wl)?;
             let sums = workload::tpcb_check(db).map_err(&wl)?;
             if !sums.balanced() {
                 return Err(Error::Unbalanced {
@@ -281,7 +318,7 @@ fn workload(
                 clients,
                 seed,
             };
-            workload::orders_run(db, &config).map_err(&wl)?
+            workload::orders_run(connector, &config).map_err(&wl)?
         }
     };
     say(

@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::time::Duration;
 
-use engine::{Database, DbPath, Txn};
+use engine::DbPath;
+use workload::{Session, Transaction};
 
-use crate::error::on;
+use crate::error::on_workload;
 use crate::proclient::escape;
 use crate::{Console, Error, say};
 
@@ -135,9 +136,9 @@ fn read_script(file: &str) -> Result<String, Error> {
 
 /// Runs the script. Every statement is checked before anything runs, so a script with a
 /// syntax error changes nothing.
-pub(crate) fn exec(
+pub(crate) fn exec<S: Session + ?Sized>(
     console: &mut Console,
-    db: &Database,
+    db: &S,
     path: &DbPath,
     file: &str,
 ) -> Result<(), Error> {
@@ -167,8 +168,8 @@ pub(crate) fn exec(
             statements.push((number, s));
         }
     }
-    let eng = on(path);
-    let mut open: Option<(usize, Txn<'_>)> = None;
+    let eng = on_workload(path);
+    let mut open: Option<(usize, S::Txn<'_>)> = None;
     for (number, statement) in statements {
         match statement {
             Statement::Begin => open = Some((number, db.begin().map_err(&eng)?)),
@@ -201,18 +202,18 @@ pub(crate) fn exec(
     Ok(())
 }
 
-fn at_line(err: engine::Error, line: usize) -> Error {
+fn at_line(err: workload::Error, line: usize) -> Error {
     Error::Script {
         line,
         message: format!("{err} ({})", err.msg_number()),
     }
 }
 
-fn run_record(
+fn run_record<T: Transaction + ?Sized>(
     console: &mut Console,
-    tx: &mut Txn<'_>,
+    tx: &mut T,
     s: &Statement<'_>,
-) -> Result<(), engine::Error> {
+) -> Result<(), workload::Error> {
     match *s {
         Statement::Insert(t, k, v) => tx.insert(t, k, v.as_bytes()),
         Statement::Update(t, k, v) => tx.update(t, k, v.as_bytes()),

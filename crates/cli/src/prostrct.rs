@@ -173,8 +173,17 @@ fn extent_path(catalogue: &Catalogue, area: masterblock::AreaNo, number: u32) ->
         .map(|e| e.path.clone())
 }
 
+/// The database's description: answered by the server when one runs, else read from the files.
+fn describe(db: &DbPath) -> Result<engine::Description, Error> {
+    let storage = real_storage();
+    match server::Client::connect_db(&storage, db) {
+        Some(client) => client.describe().map_err(crate::error::on_server(db)),
+        None => engine::describe(&storage, db).map_err(on(db)),
+    }
+}
+
 fn list(console: &mut Console, db: &DbPath, operand: Option<&str>) -> Result<(), Error> {
-    let description = engine::describe(&real_storage(), db).map_err(on(db))?;
+    let description = describe(db)?;
     let catalogue = &description.catalogue;
     say(console, listing(catalogue, description.master.block_size));
     let path = st_path(db, operand);
@@ -264,7 +273,7 @@ fn statistics(console: &mut Console, db: &DbPath, operand: Option<&str>) -> Resu
             "prostrct statistics takes only the database".into(),
         ));
     }
-    let d = engine::describe(&real_storage(), db).map_err(on(db))?;
+    let d = describe(db)?;
     say(console, crate::proutil::statistics_text(db, &d));
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
             Ok(())
         }
         ["aimage", "new"] => {
-            let s = engine::aimage_new(&storage, &db).map_err(on(&db))?;
+            let s = ai::aimage_new(&storage, &db)?;
             say(
                 console,
                 format!(
@@ -93,7 +93,7 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
             Ok(())
         }
         ["aimage", "extent", "list"] | ["aimage", "list"] => {
-            let extents = engine::ai_extents(&storage, &db).map_err(on(&db))?;
+            let extents = ai::extents(&storage, &db)?;
             say(console, ai::extent_list(&extents));
             Ok(())
         }
@@ -108,13 +108,13 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
             Ok(())
         }
         ["aimage", "extent", "full"] | ["aimage", "full"] => {
-            let extents = engine::ai_extents(&storage, &db).map_err(on(&db))?;
+            let extents = ai::extents(&storage, &db)?;
             let path = ai::oldest_full(&extents).ok_or(Error::NoFullExtent)?;
             say(console, path.display());
             Ok(())
         }
         ["aimage", "query", opt, "by", search, _value] => {
-            let extents = engine::ai_extents(&storage, &db).map_err(on(&db))?;
+            let extents = ai::extents(&storage, &db)?;
             let value = &words[5];
             say(console, ai::query(&extents, opt, search, value)?);
             Ok(())

@@ -9,8 +9,36 @@ use std::path::{Path, PathBuf};
 use aiextent::note::NoteKind;
 use aiextent::{AiExtentFile, AiState, ExtentInfo, ExtentReader};
 
+use engine::{AiSwitched, DbPath};
+use masterblock::AiSeq;
+use storage::StorageRef;
+
+use crate::error::{on, on_server};
 use crate::proutil::time_text;
 use crate::{Console, Error, real_storage, say};
+
+/// The AI extents: answered by the server when one runs, else read from the files.
+pub(crate) fn extents(storage: &StorageRef, db: &DbPath) -> Result<Vec<ExtentInfo>, Error> {
+    match server::Client::connect_db(storage, db) {
+        Some(client) => client.ai_extents().map_err(on_server(db)),
+        None => engine::ai_extents(storage, db).map_err(on(db)),
+    }
+}
+
+/// `aimage new`: online through the server when one runs, else offline.
+pub(crate) fn aimage_new(storage: &StorageRef, db: &DbPath) -> Result<AiSwitched, Error> {
+    match server::Client::connect_db(storage, db) {
+        Some(client) => {
+            let (from_extent, to_extent, seq) = client.ai_new().map_err(on_server(db))?;
+            Ok(AiSwitched {
+                from_extent,
+                to_extent,
+                new_seq: AiSeq(seq),
+            })
+        }
+        None => engine::aimage_new(storage, db).map_err(on(db)),
+    }
+}
 
 fn type_text(e: &ExtentInfo) -> &'static str {
     if e.fixed {

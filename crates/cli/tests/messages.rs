@@ -40,6 +40,7 @@ fn numbers_are_unique_and_in_their_ranges() {
             "workload" => 90800..=90849,
             "backup" => 90900..=90999,
             "rollforward" => 91000..=91099,
+            "server" => 91100..=91199,
             "cli" => 90700..=90799,
             other => panic!("unknown crate {other}"),
         };

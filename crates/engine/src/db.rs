@@ -56,6 +56,9 @@ pub struct OpenOptions {
     /// 3776 in the event log) until an extent is emptied ([`Database::ai_extent_empty`]) instead
     /// of the database stopping with 3774.
     pub ai_stall: bool,
+    /// `Some(socket)` when a server opens the database: the lock file then says `mode server`
+    /// and names the socket its clients connect to. `None` (default): `mode single-user`.
+    pub server_socket: Option<std::path::PathBuf>,
 }
 
 impl Default for OpenOptions {
@@ -67,6 +70,7 @@ impl Default for OpenOptions {
             ai_variable_limit_bytes: None,
             ai_parallel_sync: true,
             ai_stall: false,
+            server_socket: None,
         }
     }
 }
@@ -313,7 +317,14 @@ pub struct Database {
 impl Database {
     /// Opens the database at `db` (crash recovery first when opened for update).
     pub fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Result<Database> {
-        crate::open::open(storage, db, opts).map(|shared| Database { shared })
+        let socket = opts.server_socket.clone();
+        let database = crate::open::open(storage, db, opts).map(|shared| Database { shared })?;
+        if let Some(socket) = socket
+            && let Some(lock) = database.shared.lock_file.lock().as_ref()
+        {
+            lock.mark_server(&socket)?;
+        }
+        Ok(database)
     }
 
     /// Starts a transaction.

@@ -4,7 +4,8 @@
 //! system can be acquired. On a real file system this is the OS lock (`File::try_lock`) on the
 //! `.lk` file, re-checked against the path's inode after locking; on a simulated file system
 //! (tests) it is an in-process registry keyed by the storage instance and the path. The file
-//! holds the mode, pid and host of the holder and is removed on release.
+//! holds the mode (`single-user`, or `server` with the socket a server answers on), pid and
+//! host of the holder and is removed on release.
 
 use std::fs;
 use std::io::Write;
@@ -35,15 +36,22 @@ fn storage_key(storage: &StorageRef) -> usize {
     Arc::as_ptr(storage) as *const () as usize
 }
 
-fn contents() -> String {
+fn contents(socket: Option<&Path>) -> String {
     let host = fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string());
-    format!(
-        "mode single-user\npid {}\nhost {host}\n",
-        std::process::id()
-    )
+    match socket {
+        None => format!(
+            "mode single-user\npid {}\nhost {host}\n",
+            std::process::id()
+        ),
+        Some(socket) => format!(
+            "mode server\npid {}\nhost {host}\nsocket {}\n",
+            std::process::id(),
+            socket.display()
+        ),
+    }
 }
 
 /// The pid recorded in lock file contents, 0 if none.
@@ -124,7 +132,7 @@ fn acquire_real(path: &Path) -> Result<LockFile> {
             _ => continue,
         }
         file.set_len(0).map_err(Error::io("write", path))?;
-        file.write_all(contents().as_bytes())
+        file.write_all(contents(None).as_bytes())
             .map_err(Error::io("write", path))?;
         return Ok(LockFile {
             path: path.to_path_buf(),
@@ -162,9 +170,32 @@ fn acquire_sim(storage: &StorageRef, path: &Path) -> Result<LockFile> {
     }
     .map_err(Error::io("open the lock file", path))?;
     file.set_len(0).map_err(Error::io("write", path))?;
-    file.write_at(contents().as_bytes(), 0)
+    file.write_at(contents(None).as_bytes(), 0)
         .map_err(Error::io("write", path))?;
     Ok(lock)
+}
+
+impl LockFile {
+    /// Rewrites the file to say a server holds the database and answers on `socket`.
+    pub(crate) fn mark_server(&self, socket: &Path) -> Result<()> {
+        let text = contents(Some(socket));
+        match &self.kind {
+            Kind::Real { file } => {
+                use std::os::unix::fs::FileExt;
+                file.set_len(0).map_err(Error::io("write", &self.path))?;
+                file.write_all_at(text.as_bytes(), 0)
+                    .map_err(Error::io("write", &self.path))
+            }
+            Kind::Sim { storage, .. } => {
+                let file = storage
+                    .open(&self.path, OpenMode::ReadWrite)
+                    .map_err(Error::io("open the lock file", &self.path))?;
+                file.set_len(0).map_err(Error::io("write", &self.path))?;
+                file.write_at(text.as_bytes(), 0)
+                    .map_err(Error::io("write", &self.path))
+            }
+        }
+    }
 }
 
 impl Drop for LockFile {

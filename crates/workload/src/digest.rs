@@ -4,11 +4,10 @@
 //! each length-prefixed, so two databases with the same records have the same digest and any
 //! difference in a name, key or value changes it (up to 64-bit FNV-1a collisions).
 
-use engine::Database;
-
 use crate::Error;
 use crate::load::table_names;
 use crate::run::{in_txn, scan_rows};
+use crate::session::Session;
 
 /// FNV-1a offset basis.
 const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
@@ -38,7 +37,7 @@ pub struct ContentDigest {
 }
 
 /// Reads every record of every table in one transaction and returns its digest.
-pub fn content_digest(db: &Database) -> Result<ContentDigest, Error> {
+pub fn content_digest<S: Session + ?Sized>(db: &S) -> Result<ContentDigest, Error> {
     let mut names = table_names(db)?;
     names.sort();
     let mut retries = 0;

@@ -93,6 +93,15 @@ pub enum Error {
         /// The empty table.
         table: String,
     },
+    /// A session other than the engine's (a server) refused an operation; the message and
+    /// number are the ones it reported.
+    #[error("{text}")]
+    Session {
+        /// The message number reported.
+        number: u32,
+        /// The message text reported (without the number).
+        text: String,
+    },
     /// One transaction met a deadlock on every attempt.
     #[error(
         "a transaction was rolled back after a deadlock {attempts} times in a row without \
@@ -119,14 +128,27 @@ impl Error {
             Error::ScaleMismatch { .. } => 90807,
             Error::RetriesExhausted { .. } => 90808,
             Error::EmptyTable { .. } => 90809,
+            Error::Session { number, .. } => *number,
         }
     }
 
     /// True if this is the engine's deadlock error: the transaction must be rolled back and
     /// may be retried.
     pub fn is_deadlock(&self) -> bool {
-        matches!(self, Error::Engine(engine::Error::Deadlock { .. }))
+        match self {
+            Error::Engine(engine::Error::Deadlock { .. }) => true,
+            Error::Session { number, .. } => *number == deadlock_number(),
+            _ => false,
+        }
     }
+}
+
+/// The engine's message number for a deadlock, which a server reports as it is.
+pub fn deadlock_number() -> u32 {
+    engine::Error::Deadlock {
+        txn: masterblock::TxnId(0),
+    }
+    .msg_number()
 }
 
 /// Every message number this crate defines, with a short description.

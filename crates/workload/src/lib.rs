@@ -7,6 +7,10 @@
 //! - [`orders_run`], [`orders_check`]: order entry on sports2000, with an audit of balances and
 //!   on-hand counts.
 //!
+//! Every workload runs over a [`Session`] (one transaction at a time) or, with several client
+//! threads, a [`Connector`] that opens one session per client: the engine's single-user
+//! `Database` is both, and a server client is another.
+//!
 //! Every random choice comes from [`Rng`] seeded by the caller, every value is readable text,
 //! and every run retries a transaction that the engine rolled back after a deadlock.
 
@@ -17,11 +21,12 @@ mod load;
 mod orders;
 mod rng;
 mod run;
+mod session;
 mod sports2000;
 mod tpcb;
 
 pub use digest::{ContentDigest, content_digest};
-pub use error::{Error, MESSAGES};
+pub use error::{Error, MESSAGES, deadlock_number};
 pub use load::{LoadReport, TableLoad};
 pub use orders::{
     Inconsistency, MAX_LINE_QTY, MAX_ORDER_LINES, OrdersAudit, OrdersConfig, orders_check,
@@ -29,6 +34,7 @@ pub use orders::{
 };
 pub use rng::Rng;
 pub use run::{MAX_ATTEMPTS, RunReport};
+pub use session::{Connector, Session, Transaction};
 pub use sports2000::{
     CUSTOMER_TABLE, CUSTOMERS, ITEM_TABLE, ITEMS, LOAD_BATCH_ROWS, NEXT_ORDER_NUMBER, ORDER_TABLE,
     ORDERLINE_TABLE, ORDERS, SALESREP_TABLE, SALESREPS, SEQUENCE_TABLE, SPORTS2000_SEED,

@@ -3,10 +3,9 @@
 //! Invariant: a batch is all or nothing, and batches commit in key order, so an interrupted load
 //! leaves each table holding a committed prefix of its rows.
 
-use engine::Database;
-
 use crate::Error;
 use crate::run::in_txn;
+use crate::session::{Session, Transaction};
 
 /// Rows loaded into one table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,8 +45,8 @@ impl LoadReport {
 
 /// Inserts `rows` into `table`, `batch_rows` rows per transaction, recording the load in
 /// `report`.
-pub(crate) fn insert_batches(
-    db: &Database,
+pub(crate) fn insert_batches<S: Session + ?Sized>(
+    db: &S,
     table: &str,
     rows: impl IntoIterator<Item = (String, String)>,
     batch_rows: usize,
@@ -75,6 +74,6 @@ pub(crate) fn insert_batches(
 }
 
 /// The names of the tables `db` holds.
-pub(crate) fn table_names(db: &Database) -> Result<Vec<String>, Error> {
-    Ok(db.tables()?.into_iter().map(|t| t.name).collect())
+pub(crate) fn table_names<S: Session + ?Sized>(db: &S) -> Result<Vec<String>, Error> {
+    db.table_names()
 }

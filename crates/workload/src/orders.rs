@@ -9,11 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use engine::{Database, Txn};
-
 use crate::fields::{Fields, bad_field, join, key_number, value_int};
 use crate::load::table_names;
 use crate::run::{RunReport, in_txn, run_clients, scan_rows};
+use crate::session::{Connector, Session, Transaction};
 use crate::sports2000::{
     CUSTOMER_TABLE, ITEM_TABLE, NEXT_ORDER_NUMBER, ORDER_TABLE, ORDERLINE_TABLE, SEQUENCE_TABLE,
     SPORTS2000_TABLES, date_text, order_key, orderline_key,
@@ -254,7 +253,12 @@ fn plan_order(rng: &mut Rng, customers: &[String], items: &[String]) -> OrderPla
 
 /// Enters `config.transactions` orders over `config.clients` threads on a database holding the
 /// sports2000 demo data. A transaction that meets a deadlock is rolled back and retried.
-pub fn orders_run(db: &Database, config: &OrdersConfig) -> Result<RunReport, Error> {
+pub fn orders_run<C: Connector + ?Sized>(
+    connector: &C,
+    config: &OrdersConfig,
+) -> Result<RunReport, Error> {
+    let session = connector.connect()?;
+    let db = &session;
     require_tables(db)?;
     let mut setup_retries = 0;
     let (customers, items) = in_txn(db, &mut setup_retries, |txn| {
@@ -268,10 +272,11 @@ pub fn orders_run(db: &Database, config: &OrdersConfig) -> Result<RunReport, Err
         }
     }
     let mut report = run_clients(
+        connector,
         config.transactions,
         config.clients,
         config.seed,
-        |_, _, rng| {
+        |db, _, _, rng| {
             let plan = plan_order(rng, &customers, &items);
             let mut retries = 0;
             in_txn(db, &mut retries, |txn| enter_order(txn, &plan))?;
@@ -284,7 +289,7 @@ pub fn orders_run(db: &Database, config: &OrdersConfig) -> Result<RunReport, Err
 
 /// Enters one order in `txn`. Tables are locked in one order by every transaction: sequence,
 /// customer, item, orderline, order.
-fn enter_order(txn: &mut Txn<'_>, plan: &OrderPlan) -> Result<(), Error> {
+fn enter_order<T: Transaction + ?Sized>(txn: &mut T, plan: &OrderPlan) -> Result<(), Error> {
     let seq = get_required(txn, SEQUENCE_TABLE, NEXT_ORDER_NUMBER)?;
     let number = value_int(SEQUENCE_TABLE, NEXT_ORDER_NUMBER, &seq)?
         .checked_add(1)
@@ -348,10 +353,10 @@ fn enter_order(txn: &mut Txn<'_>, plan: &OrderPlan) -> Result<(), Error> {
 }
 
 /// Checks the invariants of the orders data in one transaction.
-pub fn orders_check(db: &Database) -> Result<OrdersAudit, Error> {
+pub fn orders_check<S: Session + ?Sized>(db: &S) -> Result<OrdersAudit, Error> {
     require_tables(db)?;
     let mut retries = 0;
-    in_txn(db, &mut retries, audit)
+    in_txn(db, &mut retries, |txn| audit(txn))
 }
 
 /// A line as the audit reads it.
@@ -363,7 +368,7 @@ struct Line {
 }
 
 /// The audit of [`orders_check`], inside its transaction.
-fn audit(txn: &mut Txn<'_>) -> Result<OrdersAudit, Error> {
+fn audit<T: Transaction + ?Sized>(txn: &mut T) -> Result<OrdersAudit, Error> {
     let mut out = OrdersAudit::default();
 
     // Lines: amounts, and sums per order and per item.
@@ -509,7 +514,7 @@ fn audit(txn: &mut Txn<'_>) -> Result<OrdersAudit, Error> {
 }
 
 /// Fails with [`Error::MissingTable`] unless every sports2000 table exists.
-fn require_tables(db: &Database) -> Result<(), Error> {
+fn require_tables<S: Session + ?Sized>(db: &S) -> Result<(), Error> {
     let existing = table_names(db)?;
     match SPORTS2000_TABLES
         .iter()
@@ -524,7 +529,7 @@ fn require_tables(db: &Database) -> Result<(), Error> {
 }
 
 /// The keys of `table`, in order.
-fn all_keys(txn: &mut Txn<'_>, table: &str) -> Result<Vec<String>, Error> {
+fn all_keys<T: Transaction + ?Sized>(txn: &mut T, table: &str) -> Result<Vec<String>, Error> {
     let mut keys = Vec::new();
     scan_rows(txn, table, |key, _| {
         keys.push(key.to_owned());
@@ -534,7 +539,11 @@ fn all_keys(txn: &mut Txn<'_>, table: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The value of `key` in `table`, locked for update; [`Error::MissingRecord`] if absent.
-fn get_required(txn: &mut Txn<'_>, table: &str, key: &str) -> Result<Vec<u8>, Error> {
+fn get_required<T: Transaction + ?Sized>(
+    txn: &mut T,
+    table: &str,
+    key: &str,
+) -> Result<Vec<u8>, Error> {
     txn.get_for_update(table, key)?
         .ok_or_else(|| Error::MissingRecord {
             table: table.to_owned(),

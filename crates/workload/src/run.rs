@@ -7,8 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use engine::{Database, Txn};
-
+use crate::session::{Connector, Session, Transaction};
 use crate::{Error, Rng};
 
 #[cfg(test)]
@@ -32,20 +31,20 @@ pub struct RunReport {
 
 /// Runs `body` in a transaction and commits it; after a deadlock, rolls back and runs it again
 /// (adding one to `retries` each time). Any other error rolls back and is returned.
-pub(crate) fn in_txn<T>(
-    db: &Database,
+pub(crate) fn in_txn<S: Session + ?Sized, T>(
+    db: &S,
     retries: &mut u64,
-    mut body: impl FnMut(&mut Txn<'_>) -> Result<T, Error>,
+    mut body: impl FnMut(&mut S::Txn<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     for _ in 0..MAX_ATTEMPTS {
         let mut txn = db.begin()?;
         let outcome = match body(&mut txn) {
-            Ok(value) => txn.commit().map(|()| value).map_err(Error::from),
+            Ok(value) => txn.commit().map(|()| value),
             Err(error) => {
                 let rolled_back = txn.rollback();
                 match rolled_back {
                     // A failed rollback after a deadlock leaves nothing to retry on.
-                    Err(rollback_error) if error.is_deadlock() => Err(rollback_error.into()),
+                    Err(rollback_error) if error.is_deadlock() => Err(rollback_error),
                     _ => Err(error),
                 }
             }
@@ -60,17 +59,20 @@ pub(crate) fn in_txn<T>(
     })
 }
 
-/// Runs `transactions` transactions split over `clients` threads. Client `c` draws from
-/// `Rng::stream(seed, c)`; `txn` runs one transaction (with its own retries) and returns the
-/// number of deadlock retries it needed.
-pub(crate) fn run_clients<F>(
+/// Runs `transactions` transactions split over `clients` threads, each with its own session
+/// from `connector`. Client `c` draws from `Rng::stream(seed, c)`; `txn` runs one transaction
+/// (with its own retries) on the client's session and returns the number of deadlock retries
+/// it needed.
+pub(crate) fn run_clients<C, F>(
+    connector: &C,
     transactions: u64,
     clients: u32,
     seed: u64,
     txn: F,
 ) -> Result<RunReport, Error>
 where
-    F: Fn(u32, u64, &mut Rng) -> Result<u64, Error> + Sync,
+    C: Connector + ?Sized,
+    F: Fn(&C::Session<'_>, u32, u64, &mut Rng) -> Result<u64, Error> + Sync,
 {
     if clients == 0 {
         return Err(Error::InvalidSetting {
@@ -86,10 +88,11 @@ where
                 let share = share_of(transactions, clients, client);
                 let txn = &txn;
                 scope.spawn(move || {
+                    let session = connector.connect()?;
                     let mut rng = Rng::stream(seed, u64::from(client));
                     let (mut committed, mut retries) = (0u64, 0u64);
                     for n in 0..share {
-                        retries += txn(client, n, &mut rng)?;
+                        retries += txn(&session, client, n, &mut rng)?;
                         committed += 1;
                     }
                     Ok((committed, retries))
@@ -135,8 +138,8 @@ fn share_of(transactions: u64, clients: u32, client: u32) -> u64 {
 }
 
 /// Calls `f` on every record of `table` in key order, stopping at the first error it returns.
-pub(crate) fn scan_rows(
-    txn: &mut Txn<'_>,
+pub(crate) fn scan_rows<T: Transaction + ?Sized>(
+    txn: &mut T,
     table: &str,
     mut f: impl FnMut(&str, &[u8]) -> Result<(), Error>,
 ) -> Result<(), Error> {

@@ -7,11 +7,11 @@
 //! `balance` is the sum of its orders' `total`, an order's `total` the sum of its lines'
 //! `amount`, and an item's `received` equals its `onhand` plus the quantities of its lines.
 
-use engine::Database;
 use masterblock::AreaNo;
 
 use crate::fields::{join, key};
 use crate::load::{LoadReport, insert_batches, table_names};
+use crate::session::Session;
 use crate::{Error, Rng};
 
 mod names;
@@ -103,12 +103,15 @@ pub(crate) fn date_text(year: u32, day: u64) -> String {
 /// Creates the sports2000 tables in the schema area and loads the demo data.
 ///
 /// Fails with [`Error::AlreadyLoaded`], changing nothing, if any of the tables exists.
-pub fn load_sports2000(db: &Database) -> Result<LoadReport, Error> {
+pub fn load_sports2000<S: Session + ?Sized>(db: &S) -> Result<LoadReport, Error> {
     load_sports2000_in(db, None)
 }
 
 /// Like [`load_sports2000`], with every table in `area` (`None`: the schema area).
-pub fn load_sports2000_in(db: &Database, area: Option<AreaNo>) -> Result<LoadReport, Error> {
+pub fn load_sports2000_in<S: Session + ?Sized>(
+    db: &S,
+    area: Option<AreaNo>,
+) -> Result<LoadReport, Error> {
     let existing = table_names(db)?;
     if let Some(table) = SPORTS2000_TABLES
         .iter()

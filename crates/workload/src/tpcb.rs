@@ -5,12 +5,11 @@
 //! with `,DELTA`, and each transaction changes all four tables or none, so the sum of account
 //! balances, of teller balances, of branch balances and of history deltas are always equal.
 
-use engine::{Database, Txn};
-
 use crate::Error;
 use crate::fields::{bad_field, key, key_number, parse_int, value_int};
 use crate::load::{LoadReport, insert_batches, table_names};
 use crate::run::{RunReport, in_txn, run_clients, scan_rows};
+use crate::session::{Connector, Session, Transaction};
 
 #[cfg(test)]
 mod tests;
@@ -118,7 +117,7 @@ fn history_run(key: &str) -> Option<u64> {
 
 /// Creates the missing TPC-B tables at `scale` with [`ACCOUNTS_PER_BRANCH`] accounts per branch
 /// and loads the rows they lack, every balance 0.
-pub fn tpcb_init(db: &Database, scale: u32) -> Result<LoadReport, Error> {
+pub fn tpcb_init<S: Session + ?Sized>(db: &S, scale: u32) -> Result<LoadReport, Error> {
     tpcb_init_sized(db, scale, ACCOUNTS_PER_BRANCH)
 }
 
@@ -126,8 +125,8 @@ pub fn tpcb_init(db: &Database, scale: u32) -> Result<LoadReport, Error> {
 ///
 /// Restartable: rows are inserted in key order, [`TPCB_BATCH_ROWS`] per transaction, and a
 /// table that exists gets only the rows after its last key, so an interrupted init completes.
-pub fn tpcb_init_sized(
-    db: &Database,
+pub fn tpcb_init_sized<S: Session + ?Sized>(
+    db: &S,
     scale: u32,
     accounts_per_branch: u32,
 ) -> Result<LoadReport, Error> {
@@ -168,8 +167,13 @@ pub fn tpcb_init_sized(
 
 /// Runs `config.transactions` TPC-B transactions over `config.clients` threads on tables made
 /// by [`tpcb_init`]. A transaction that meets a deadlock is rolled back and retried.
-pub fn tpcb_run(db: &Database, config: &TpcbConfig) -> Result<RunReport, Error> {
+pub fn tpcb_run<C: Connector + ?Sized>(
+    connector: &C,
+    config: &TpcbConfig,
+) -> Result<RunReport, Error> {
     check_shape(config.scale, config.accounts_per_branch)?;
+    let session = connector.connect()?;
+    let db = &session;
     let existing = table_names(db)?;
     for table in [BRANCH_TABLE, TELLER_TABLE, ACCOUNT_TABLE, HISTORY_TABLE] {
         if !existing.iter().any(|t| t == table) {
@@ -211,10 +215,11 @@ pub fn tpcb_run(db: &Database, config: &TpcbConfig) -> Result<RunReport, Error> 
     let tids = bids * u64::from(TELLERS_PER_BRANCH);
     let aids = bids * u64::from(config.accounts_per_branch);
     let mut report = run_clients(
+        connector,
         config.transactions,
         config.clients,
         config.seed,
-        |client, n, rng| {
+        |db, client, n, rng| {
             let aid = 1 + rng.below(aids);
             let tid = 1 + rng.below(tids);
             let bid = 1 + rng.below(bids);
@@ -238,7 +243,7 @@ pub fn tpcb_run(db: &Database, config: &TpcbConfig) -> Result<RunReport, Error> 
 }
 
 /// Reads the four TPC-B sums in one transaction.
-pub fn tpcb_check(db: &Database) -> Result<TpcbSums, Error> {
+pub fn tpcb_check<S: Session + ?Sized>(db: &S) -> Result<TpcbSums, Error> {
     let existing = table_names(db)?;
     for table in [BRANCH_TABLE, TELLER_TABLE, ACCOUNT_TABLE, HISTORY_TABLE] {
         if !existing.iter().any(|t| t == table) {
@@ -289,8 +294,8 @@ fn check_shape(scale: u32, accounts_per_branch: u32) -> Result<(), Error> {
 }
 
 /// The number in the last key of `table` (keys `prefix` + digits), 0 if it is empty.
-fn last_key_number(
-    db: &Database,
+fn last_key_number<S: Session + ?Sized>(
+    db: &S,
     table: &str,
     prefix: &str,
     retries: &mut u64,
@@ -313,7 +318,12 @@ fn last_key_number(
 
 /// Adds `delta` to the balance of `key` in `table` (locked for update), returning the new
 /// balance.
-fn add_to_balance(txn: &mut Txn<'_>, table: &str, key: &str, delta: i64) -> Result<i64, Error> {
+fn add_to_balance<T: Transaction + ?Sized>(
+    txn: &mut T,
+    table: &str,
+    key: &str,
+    delta: i64,
+) -> Result<i64, Error> {
     let value = txn
         .get_for_update(table, key)?
         .ok_or_else(|| Error::MissingRecord {
@@ -328,7 +338,7 @@ fn add_to_balance(txn: &mut Txn<'_>, table: &str, key: &str, delta: i64) -> Resu
 }
 
 /// The sum of the balances of `table`.
-fn sum_balances(txn: &mut Txn<'_>, table: &str) -> Result<i128, Error> {
+fn sum_balances<T: Transaction + ?Sized>(txn: &mut T, table: &str) -> Result<i128, Error> {
     let mut sum = 0i128;
     scan_rows(txn, table, |key, value| {
         sum += i128::from(value_int(table, key, value)?);

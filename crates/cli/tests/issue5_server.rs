@@ -1,0 +1,320 @@
+//! The server through its commands: `proserve` starts a real broker process, `proclient`
+//! (workload with four connections, dump, a killed `exec`) goes through it, offline utilities
+//! are refused with 91100, `proshut -bn` is refused while a client is connected, `-by` leaves a
+//! clean database with balanced TPC-B sums, and `-F` leaves one that crash recovery makes
+//! balanced.
+//!
+//! This test binary has its own `main` (no libtest harness): `proserve` re-executes the
+//! running program as its broker (`--broker ...`), and here that program is this binary, which
+//! then runs `cli::proserve::main`; `--tool NAME ...` runs a tool as a child process to kill.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::panic::AssertUnwindSafe;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use engine::{AccessMode, Database, DbPath, OpenOptions};
+use masterblock::DbState;
+
+/// Accounts per branch of the test's TPC-B tables.
+const ACCOUNTS: &str = "1000";
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Ran {
+    code: u8,
+    out: String,
+    err: String,
+}
+
+impl Ran {
+    fn ok(self) -> Ran {
+        assert_eq!(self.code, 0, "failed:\n{}\n{}", self.out, self.err);
+        self
+    }
+    fn fails_with(self, number: u32) -> Ran {
+        assert_ne!(self.code, 0, "succeeded:\n{}", self.out);
+        assert!(
+            self.err.contains(&format!("({number})")),
+            "expected {number}, got:\n{}",
+            self.err
+        );
+        self
+    }
+}
+
+/// Runs a tool in this process with captured output.
+fn run(tool: &'static str, args: &[&str]) -> Ran {
+    let (out, err) = (Buffer::default(), Buffer::default());
+    let mut console = cli::Console::new(Box::new(out.clone()), Box::new(err.clone()));
+    let words = std::iter::once(tool.to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(OsString::from);
+    let code = match tool {
+        "prodb" => cli::run_with(tool, words, &mut console, cli::prodb::run),
+        "proclient" => cli::run_with(tool, words, &mut console, cli::proclient::run),
+        "proserve" => cli::run_with(tool, words, &mut console, cli::proserve::run),
+        "proshut" => cli::run_with(tool, words, &mut console, cli::proshut::run),
+        "rfutil" => cli::run_with(tool, words, &mut console, cli::rfutil::run),
+        "prostrct" => cli::run_with(tool, words, &mut console, cli::prostrct::run),
+        "proutil" => cli::run_with(tool, words, &mut console, |c, w| {
+            cli::proutil::run(c, w).map(|_| ())
+        }),
+        other => panic!("unknown tool {other}"),
+    };
+    drop(console);
+    let text = |b: Buffer| String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
+    Ran {
+        code,
+        out: text(out),
+        err: text(err),
+    }
+}
+
+/// Starts `proclient args` as a child process (this binary with `--tool`).
+fn spawn_proclient(args: &[&str]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .arg("--tool")
+        .arg("proclient")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A database with TPC-B tables of 1000 accounts, loaded single-user.
+fn bank(dir: &tempfile::TempDir) -> String {
+    let db = dir.path().join("bank").to_str().unwrap().to_string();
+    run("prodb", &[&db, "empty"]).ok();
+    run(
+        "proclient",
+        &[
+            &db,
+            "workload",
+            "tpcb",
+            "--init",
+            "--accounts",
+            ACCOUNTS,
+            "--tx",
+            "10",
+        ],
+    )
+    .ok();
+    db
+}
+
+fn sums(db: &str, access: AccessMode) -> workload::TpcbSums {
+    let storage: storage::StorageRef = Arc::new(storage::RealStorage);
+    let path = DbPath::parse(db).unwrap();
+    let opts = OpenOptions {
+        access,
+        ..OpenOptions::default()
+    };
+    let d = Database::open(storage, &path, opts).unwrap();
+    let sums = workload::tpcb_check(&d).unwrap();
+    d.close().unwrap();
+    sums
+}
+
+/// Starts a child holding an open transaction with an uncommitted insert of `key`; returns
+/// once the insert is made.
+fn open_transaction(dir: &tempfile::TempDir, db: &str, key: &str) -> Child {
+    let script = dir.path().join(format!("{key}.script"));
+    std::fs::write(
+        &script,
+        format!("begin\ninsert tpcb_branch {key} 5\nget tpcb_branch {key}\nsleep 60\ncommit\n"),
+    )
+    .unwrap();
+    let mut child = spawn_proclient(&[db, "exec", script.to_str().unwrap()]);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains(key), "the script printed {line:?}");
+    child
+}
+
+/// Stops the broker of a failed test (`proshut -F`) so that no process outlives the test.
+struct Stopper(String);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        let storage: storage::StorageRef = Arc::new(storage::RealStorage);
+        let path = DbPath::parse(&self.0).unwrap();
+        if server::Client::connect_db(&storage, &path).is_some() {
+            let _ = run("proshut", &[&self.0, "-F"]);
+        }
+    }
+}
+
+fn served_workload_then_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank(&dir);
+    run("proserve", &[&db, "-aistall"]).fails_with(91111);
+    let _stopper = Stopper(db.clone());
+    let started = run("proserve", &[&db]).ok();
+    assert!(started.out.contains("Server started"), "{}", started.out);
+    let lk = std::fs::read_to_string(dir.path().join("bank.lk")).unwrap();
+    assert!(lk.contains("mode server") && lk.contains("socket "), "{lk}");
+    run("proserve", &[&db]).fails_with(91100);
+
+    let ran = run(
+        "proclient",
+        &[
+            &db,
+            "workload",
+            "tpcb",
+            "--accounts",
+            ACCOUNTS,
+            "--tx",
+            "400",
+            "--clients",
+            "4",
+        ],
+    )
+    .ok();
+    assert!(ran.out.contains("committed=400"), "{}", ran.out);
+    let dump = run("proclient", &[&db, "dump", "tpcb_branch"]).ok();
+    assert_eq!(dump.out.lines().count(), 1, "{}", dump.out);
+    run("proclient", &[&db, "get", "tpcb_branch", "nosuch"]).fails_with(90706);
+    let stats = run("prostrct", &["statistics", &db]).ok();
+    assert!(!stats.out.is_empty());
+    let list = run("rfutil", &[&db, "-C", "aimage", "extent", "list"]).ok();
+    assert!(list.out.contains("no after-image extents"), "{}", list.out);
+
+    // Offline utilities are refused while the server runs.
+    run("proutil", &[&db, "-C", "truncate", "bi"]).fails_with(91100);
+
+    // -bn is refused while a client is connected, and nothing stops.
+    let storage: storage::StorageRef = Arc::new(storage::RealStorage);
+    let path = DbPath::parse(&db).unwrap();
+    let client = server::Client::connect_db(&storage, &path).expect("the server answers");
+    run("proshut", &[&db, "-bn"]).fails_with(91105);
+    let txn = client.begin().unwrap();
+    assert!(txn.get("tpcb_branch", "b000001").unwrap().is_some());
+    txn.commit().unwrap();
+    drop(client);
+
+    run("proshut", &[&db, "-by"]).ok();
+    assert!(!dir.path().join("bank.lk").exists());
+    run("proshut", &[&db, "-by"]).fails_with(91108);
+    let s = sums(&db, AccessMode::ReadOnly);
+    assert!(s.balanced(), "{s:?}");
+    assert_eq!(s.history_rows, 410);
+    let log = std::fs::read_to_string(dir.path().join("bank.lg")).unwrap();
+    assert!(log.contains("(91112)") && log.contains("(91122)"), "{log}");
+}
+
+fn killed_client_and_emergency_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank(&dir);
+    let _stopper = Stopper(db.clone());
+    run("proserve", &[&db]).ok();
+    run(
+        "proclient",
+        &[
+            &db,
+            "workload",
+            "tpcb",
+            "--accounts",
+            ACCOUNTS,
+            "--tx",
+            "100",
+            "--clients",
+            "4",
+        ],
+    )
+    .ok();
+
+    // A client killed with SIGKILL in the middle of a transaction: rolled back.
+    let mut child = open_transaction(&dir, &db, "killed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    run("proclient", &[&db, "get", "tpcb_branch", "killed"]).fails_with(90706);
+
+    // proshut -F with a transaction open: the broker ends without a checkpoint.
+    let mut child = open_transaction(&dir, &db, "inflight");
+    let start = Instant::now();
+    let shut = run("proshut", &[&db, "-F"]).ok();
+    assert!(shut.out.contains("Emergency"), "{}", shut.out);
+    assert!(start.elapsed() < Duration::from_secs(15));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let storage: storage::StorageRef = Arc::new(storage::RealStorage);
+    let path = DbPath::parse(&db).unwrap();
+    let state = engine::describe(&storage, &path).unwrap().master.state;
+    assert_eq!(
+        state,
+        DbState::Open,
+        "-F must leave the database for crash recovery"
+    );
+
+    // The next open recovers: sums balanced, the in-flight insert gone.
+    let s = sums(&db, AccessMode::ReadWrite);
+    assert!(s.balanced(), "{s:?}");
+    assert_eq!(s.history_rows, 110);
+    run("proclient", &[&db, "get", "tpcb_branch", "inflight"]).fails_with(90706);
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    match args.get(1).and_then(|a| a.to_str()) {
+        // The broker that `proserve` starts.
+        Some("--broker") => return cli::proserve::main(args),
+        Some("--tool") => {
+            let rest = args[2..].to_vec();
+            return match rest.first().and_then(|t| t.to_str()) {
+                Some("proclient") => cli::proclient::main(rest),
+                other => panic!("unknown tool {other:?}"),
+            };
+        }
+        _ => {}
+    }
+    let filter = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'))
+        .map(str::to_string);
+    let tests: [(&str, fn()); 2] = [
+        ("served_workload_then_by", served_workload_then_by),
+        (
+            "killed_client_and_emergency_stop",
+            killed_client_and_emergency_stop,
+        ),
+    ];
+    let mut failed = 0;
+    for (name, test) in tests {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(test));
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        println!(
+            "test {name} ... {verdict} ({:.1} s)",
+            start.elapsed().as_secs_f64()
+        );
+        failed += usize::from(outcome.is_err());
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

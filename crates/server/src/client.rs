@@ -1,0 +1,370 @@
+//! The client end: a connection to a broker, its transactions, and the online utility
+//! requests.
+//!
+//! Invariants: one request is in flight per connection (the connection is behind a mutex); a
+//! scan's answer frames are always read to their end so the next request starts clean; a
+//! [`ClientTxn`] dropped unfinished sends `Rollback`; every answer is decoded and validated
+//! before use.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aiextent::ExtentInfo;
+use engine::{DbPath, Description};
+use masterblock::AreaNo;
+use parking_lot::Mutex;
+use storage::StorageRef;
+
+use crate::error::{Error, Result};
+use crate::lockinfo::server_info;
+use crate::protocol::{
+    self, MAGIC, ParsedResponse, ReadOutcome, Request, Response, ShutdownMode, TableEntry, VERSION,
+};
+
+/// How long the greeting may take.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Conn {
+    reader: BufReader<UnixStream>,
+    writer: BufWriter<UnixStream>,
+    socket: PathBuf,
+}
+
+impl Conn {
+    fn send(&mut self, request: &Request) -> Result<()> {
+        let (kind, payload) = request.encode();
+        let frame = protocol::encode_frame(kind, &payload);
+        self.writer
+            .write_all(&frame)
+            .and_then(|()| self.writer.flush())
+            .map_err(|e| Error::Disconnected {
+                reason: format!("sending {}: {e}", request.name()),
+            })
+    }
+
+    /// The next answer; an `Error` answer becomes [`Error::Remote`].
+    fn receive(&mut self, context: &'static str) -> Result<Response> {
+        let outcome = protocol::read_frame(&mut self.reader).map_err(|e| Error::Disconnected {
+            reason: format!("waiting for the answer to {context}: {e}"),
+        })?;
+        let frame = match outcome? {
+            ReadOutcome::Frame(frame) => frame,
+            ReadOutcome::Closed => {
+                return Err(Error::Disconnected {
+                    reason: format!("waiting for the answer to {context}"),
+                });
+            }
+        };
+        if !protocol::is_response_kind(frame.kind) {
+            return Err(Error::UnexpectedAnswer {
+                expected: "an answer",
+                got: "a request",
+            });
+        }
+        match ParsedResponse::decode(frame.kind, &frame.payload)?.validate()? {
+            Response::Error { number, text } => Err(Error::Remote { number, text }),
+            other => Ok(other),
+        }
+    }
+
+    fn call(&mut self, request: &Request) -> Result<Response> {
+        self.send(request)?;
+        self.receive(request.name())
+    }
+}
+
+/// A connection to a broker: one session.
+pub struct Client {
+    conn: Mutex<Conn>,
+    server_pid: u32,
+    db: String,
+}
+
+fn unexpected(expected: &'static str, got: &Response) -> Error {
+    Error::UnexpectedAnswer {
+        expected,
+        got: got.name(),
+    }
+}
+
+impl Client {
+    /// Connects to the broker listening on `socket` and exchanges the greeting.
+    pub fn connect(socket: &Path) -> Result<Client> {
+        let stream = UnixStream::connect(socket).map_err(Error::io("connect to", socket))?;
+        let io = |e| Error::io("set up the connection to", socket)(e);
+        stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(io)?;
+        let mut conn = Conn {
+            reader: BufReader::new(stream.try_clone().map_err(io)?),
+            writer: BufWriter::new(stream.try_clone().map_err(io)?),
+            socket: socket.to_path_buf(),
+        };
+        let hello = conn.call(&Request::Hello {
+            magic: MAGIC,
+            version: VERSION,
+            client_pid: std::process::id(),
+        })?;
+        let Response::HelloOk {
+            magic,
+            version,
+            server_pid,
+            db,
+        } = hello
+        else {
+            return Err(unexpected("HelloOk", &hello));
+        };
+        if magic != MAGIC || version != VERSION {
+            return Err(Error::Handshake {
+                reason: format!("the server answered magic {magic:?} version {version}"),
+            });
+        }
+        stream.set_read_timeout(None).map_err(io)?;
+        Ok(Client {
+            conn: Mutex::new(conn),
+            server_pid,
+            db,
+        })
+    }
+
+    /// Connects to the server of `db` if `db.lk` names one and its socket answers; `Ok(None)`
+    /// when no server runs.
+    pub fn connect_db(storage: &StorageRef, db: &DbPath) -> Option<Client> {
+        let info = server_info(storage, db)?;
+        Client::connect(&info.socket).ok()
+    }
+
+    /// The broker's process id.
+    pub fn server_pid(&self) -> u32 {
+        self.server_pid
+    }
+
+    /// The database the broker serves, as it names it.
+    pub fn database(&self) -> &str {
+        &self.db
+    }
+
+    /// The socket this client is connected to.
+    pub fn socket(&self) -> PathBuf {
+        self.conn.lock().socket.clone()
+    }
+
+    fn call(&self, request: &Request) -> Result<Response> {
+        self.conn.lock().call(request)
+    }
+
+    fn call_done(&self, request: &Request) -> Result<()> {
+        match self.call(request)? {
+            Response::Done => Ok(()),
+            other => Err(unexpected("Done", &other)),
+        }
+    }
+
+    /// Starts this session's transaction.
+    pub fn begin(&self) -> Result<ClientTxn<'_>> {
+        self.call_done(&Request::Begin)?;
+        Ok(ClientTxn {
+            client: self,
+            finished: false,
+        })
+    }
+
+    /// Every table, sorted by name.
+    pub fn tables(&self) -> Result<Vec<TableEntry>> {
+        match self.call(&Request::Tables)? {
+            Response::TableList(list) => Ok(list),
+            other => Err(unexpected("TableList", &other)),
+        }
+    }
+
+    /// Creates a table in its own transaction (`area` `None`: the Schema Area).
+    pub fn create_table(&self, name: &str, area: Option<AreaNo>) -> Result<()> {
+        self.call_done(&Request::CreateTable {
+            name: name.to_owned(),
+            area: area.map_or(0, |a| a.0),
+        })
+    }
+
+    /// The AI extents as the server has them.
+    pub fn ai_extents(&self) -> Result<Vec<ExtentInfo>> {
+        match self.call(&Request::AiExtents)? {
+            Response::Extents(list) => Ok(list.into_iter().map(ExtentInfo::from).collect()),
+            other => Err(unexpected("Extents", &other)),
+        }
+    }
+
+    /// `aimage new` online: (extent now full, extent now busy, its sequence).
+    pub fn ai_new(&self) -> Result<(u32, u32, u64)> {
+        match self.call(&Request::AiNew)? {
+            Response::Switched {
+                from_extent,
+                to_extent,
+                new_seq,
+            } => Ok((from_extent, to_extent, new_seq)),
+            other => Err(unexpected("Switched", &other)),
+        }
+    }
+
+    /// Master block, catalogue, BI size and AI extents as the server has them.
+    pub fn describe(&self) -> Result<Description> {
+        let answer = self.call(&Request::Describe)?;
+        let Response::Description {
+            master,
+            catalogue,
+            bi_size_bytes,
+            extents,
+        } = answer
+        else {
+            return Err(unexpected("Description", &answer));
+        };
+        let bad = |what: &str, number: u32, text: String| Error::Malformed {
+            kind: 0x800A,
+            reason: format!("the {what} does not decode: {text} ({number})"),
+        };
+        let master = masterblock::MasterBlock::decode(&master)
+            .and_then(|p| p.validate())
+            .map_err(|e| bad("master block", e.msg_number(), e.to_string()))?;
+        let (catalogue, _, _) = structure::Catalogue::decode(&catalogue)
+            .and_then(|p| p.validate())
+            .map_err(|e| bad("catalogue", e.msg_number(), e.to_string()))?;
+        Ok(Description {
+            master,
+            catalogue,
+            bi_size_bytes,
+            ai_extents: extents.into_iter().map(ExtentInfo::from).collect(),
+        })
+    }
+
+    /// Asks the server to stop; returns once it has (`-by`, `-bn`) or is about to (`-F`).
+    pub fn shutdown(self, mode: ShutdownMode) -> Result<()> {
+        self.call_done(&Request::Shutdown { mode })
+    }
+}
+
+/// A transaction of a [`Client`]; dropped unfinished, it is rolled back.
+pub struct ClientTxn<'c> {
+    client: &'c Client,
+    finished: bool,
+}
+
+impl ClientTxn<'_> {
+    fn value(&self, request: &Request) -> Result<Option<Vec<u8>>> {
+        match self.client.call(request)? {
+            Response::Value(v) => Ok(v),
+            other => Err(unexpected("Value", &other)),
+        }
+    }
+
+    /// The value of `key` in `table`.
+    pub fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.value(&Request::Get {
+            table: table.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// The value of `key` in `table`, the table locked for update.
+    pub fn get_for_update(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.value(&Request::GetForUpdate {
+            table: table.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Inserts a record.
+    pub fn insert(&self, table: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.client.call_done(&Request::Insert {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            value: value.to_vec(),
+        })
+    }
+
+    /// Replaces a record's value.
+    pub fn update(&self, table: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.client.call_done(&Request::Update {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            value: value.to_vec(),
+        })
+    }
+
+    /// Deletes a record.
+    pub fn delete(&self, table: &str, key: &str) -> Result<()> {
+        self.client.call_done(&Request::Delete {
+            table: table.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Creates a table in this transaction.
+    pub fn create_table(&self, name: &str, area: Option<AreaNo>) -> Result<()> {
+        self.client.call_done(&Request::CreateTable {
+            name: name.to_owned(),
+            area: area.map_or(0, |a| a.0),
+        })
+    }
+
+    /// Calls `f` on every record of `table` in key order until it returns false (the rest of
+    /// the stream is read and dropped).
+    pub fn scan(&self, table: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<()> {
+        let mut conn = self.client.conn.lock();
+        conn.send(&Request::Scan {
+            table: table.to_owned(),
+        })?;
+        let mut going = true;
+        loop {
+            match conn.receive("Scan")? {
+                Response::Rows(rows) => {
+                    for (key, value) in rows {
+                        if going {
+                            going = f(&key, &value);
+                        }
+                    }
+                }
+                Response::RowsEnd => return Ok(()),
+                other => return Err(unexpected("Rows", &other)),
+            }
+        }
+    }
+
+    /// Commits; `Ok` once the commit is durable.
+    pub fn commit(mut self) -> Result<()> {
+        self.finished = true;
+        self.client.call_done(&Request::Commit)
+    }
+
+    /// Rolls the transaction back.
+    pub fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        self.client.call_done(&Request::Rollback)
+    }
+}
+
+impl Drop for ClientTxn<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.client.call_done(&Request::Rollback);
+        }
+    }
+}
+
+/// Opens one [`Client`] per workload thread on a server's socket.
+#[derive(Clone, Debug)]
+pub struct ServerConnector {
+    socket: PathBuf,
+}
+
+impl ServerConnector {
+    /// Connects to the broker on `socket`.
+    pub fn new(socket: impl Into<PathBuf>) -> ServerConnector {
+        ServerConnector {
+            socket: socket.into(),
+        }
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
