@@ -45,7 +45,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   fixtures (re)write testdata/v1/ with the debug binaries, deterministically
            (SOURCE_DATE_EPOCH); a second run changes no file
   bench    the README's throughput figures, then the criterion benchmarks
-           (--quick: the figures only)";
+           (--quick: the figures only; --rollforward: the roll forward figures only)";
 
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn root() -> PathBuf {
@@ -97,11 +97,15 @@ fn test(rest: &[String]) -> Result<(), String> {
     run(&cargo, &args)
 }
 
-/// `cargo xtask bench [--quick] [criterion filters]`: the README's figures first (TPC-B
-/// commits/s through the release binaries, 1 and 4 clients; roll forward throughput and peak
-/// memory), then the criterion benchmarks unless `--quick` is given.
+/// `cargo xtask bench [--quick | --rollforward] [criterion filters]`: the README's figures
+/// first (TPC-B commits/s through the release binaries, 1 and 4 clients; roll forward
+/// throughput and peak memory), then the criterion benchmarks unless `--quick` is given;
+/// `--rollforward` runs only the roll forward figures.
 fn bench(rest: &[String]) -> Result<(), String> {
     let cargo = cargo();
+    if rest.iter().any(|a| a == "--rollforward") {
+        return figures::roll_forward(&cargo);
+    }
     let quick = rest.iter().any(|a| a == "--quick");
     figures::tpcb(&cargo)?;
     figures::roll_forward(&cargo)?;

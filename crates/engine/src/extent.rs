@@ -7,6 +7,7 @@
 //! steps of [`GROW_STEP_BYTES`]; bytes past a file's end read as zeros (never written).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use masterblock::{AreaNo, BlockNo, DbId, ExtentHeader, ExtentKind};
 use parking_lot::Mutex;
@@ -33,6 +34,44 @@ struct DataExtent {
 struct AreaFiles {
     area: AreaNo,
     extents: Vec<DataExtent>,
+}
+
+/// Where the blocks of every data area live, detached from [`DataFiles`] so other threads can
+/// read blocks (read-ahead) without its locks: reading only, errors ignored.
+#[derive(Clone)]
+pub(crate) struct BlockMap {
+    block_size: u32,
+    /// Per area, its extents in order.
+    areas: Arc<[(AreaNo, Box<[ExtentSpan]>)]>,
+}
+
+/// One extent of a [`BlockMap`].
+struct ExtentSpan {
+    file: FileRef,
+    /// First block of the area held by this extent.
+    first: u64,
+    /// Blocks this extent can hold; `None` for a variable extent without a maximum.
+    capacity: Option<u64>,
+}
+
+impl BlockMap {
+    /// Reads `block` of `area` into `buf` (one block) and returns whether it was read: false
+    /// for a block outside every extent, a block past its file's end, or any I/O error. Only
+    /// for warming caches: what it reads is never used.
+    pub(crate) fn read(&self, area: AreaNo, block: BlockNo, buf: &mut [u8]) -> bool {
+        let Some((_, extents)) = self.areas.iter().find(|(a, _)| *a == area) else {
+            return false;
+        };
+        let b = u64::from(block.0);
+        let Some(e) = extents
+            .iter()
+            .find(|e| b >= e.first && e.capacity.is_none_or(|c| b < e.first + c))
+        else {
+            return false;
+        };
+        let offset = (1 + b - e.first) * u64::from(self.block_size);
+        e.file.read_at(buf, offset).is_ok()
+    }
 }
 
 /// The data extents of every data area, opened and checked.
@@ -117,6 +156,30 @@ impl DataFiles {
         Ok(DataFiles { block_size, areas })
     }
 
+    /// Where every block lives, for reading from other threads ([`BlockMap`]).
+    pub(crate) fn block_map(&self) -> BlockMap {
+        let areas: Vec<_> = self
+            .areas
+            .iter()
+            .map(|a| {
+                let extents: Box<[_]> = a
+                    .extents
+                    .iter()
+                    .map(|e| ExtentSpan {
+                        file: e.file.clone(),
+                        first: e.first,
+                        capacity: e.capacity,
+                    })
+                    .collect();
+                (a.area, extents)
+            })
+            .collect();
+        BlockMap {
+            block_size: self.block_size,
+            areas: areas.into(),
+        }
+    }
+
     fn area(&self, area: AreaNo) -> Option<&AreaFiles> {
         self.areas.iter().find(|a| a.area == area)
     }
@@ -146,6 +209,22 @@ impl DataFiles {
         Some((extent, (1 + b - extent.first) * u64::from(self.block_size)))
     }
 
+    /// The first block after the extent holding `block` (`u64::MAX` for an extent without a
+    /// limit, or a block no extent holds): blocks from `block` up to it are adjacent in one
+    /// file.
+    pub(crate) fn extent_end(&self, area: AreaNo, block: BlockNo) -> u64 {
+        let b = u64::from(block.0);
+        self.area(area)
+            .and_then(|files| {
+                files
+                    .extents
+                    .iter()
+                    .find(|e| b >= e.first && e.capacity.is_none_or(|c| b < e.first + c))
+            })
+            .and_then(|e| e.capacity.map(|c| e.first + c))
+            .unwrap_or(u64::MAX)
+    }
+
     /// The path of the extent holding `block`, for messages.
     pub(crate) fn path_of(&self, area: AreaNo, block: BlockNo) -> PathBuf {
         self.locate(area, block)
@@ -158,13 +237,13 @@ impl DataFiles {
     pub(crate) fn read_raw(&self, area: AreaNo, block: BlockNo, buf: &mut [u8]) -> Result<()> {
         let (extent, offset) = self.locate(area, block).ok_or(Error::AreaFull { area })?;
         let len = extent.state.lock().0;
-        buf.fill(0);
-        if offset >= len {
-            return Ok(());
-        }
-        let have = usize::try_from(len - offset)
+        let have = usize::try_from(len.saturating_sub(offset))
             .unwrap_or(usize::MAX)
             .min(buf.len());
+        buf[have..].fill(0);
+        if have == 0 {
+            return Ok(());
+        }
         extent
             .file
             .read_at(&mut buf[..have], offset)

@@ -4,7 +4,9 @@
 //! Invariants: a frame's key changes only under the table lock and only while the frame is
 //! unpinned; a caller pins a frame (under the table lock) before latching it, so an unpinned
 //! frame is unlatched; a dirty frame reaches its extent only after the log is durable up to the
-//! frame's last note (write-ahead); the hot path allocates nothing.
+//! frame's last note (write-ahead); a frame's buffer is allocated when it first holds a block
+//! (a pool larger than the blocks used costs no memory), after which the hot path allocates
+//! nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -17,11 +19,14 @@ use crate::error::{Error, Result};
 use crate::extent::DataFiles;
 use crate::log::LogManager;
 
+/// Bytes one write of adjacent dirty blocks covers at most.
+const RUN_BYTES: usize = 1 << 20;
+
 /// The contents and state of one frame.
 pub(crate) struct FrameData {
     /// The block held, if any.
     pub key: Option<(AreaNo, BlockNo)>,
-    /// The whole block (header and body).
+    /// The whole block (header and body); empty until the frame first holds a block.
     pub buf: Box<[u8]>,
     /// Changed since last written.
     pub dirty: bool,
@@ -56,6 +61,7 @@ pub(crate) enum Fetch {
 
 /// The buffer pool.
 pub(crate) struct Pool {
+    block_size: usize,
     frames: Box<[Frame]>,
     table: Mutex<Table>,
     epoch: AtomicU64,
@@ -92,7 +98,7 @@ impl Pool {
             .map(|_| Frame {
                 latch: RwLock::new(FrameData {
                     key: None,
-                    buf: vec![0u8; block_size as usize].into_boxed_slice(),
+                    buf: Box::default(),
                     dirty: false,
                     last_seq: 0,
                     fpi_epoch: 0,
@@ -103,6 +109,7 @@ impl Pool {
             })
             .collect();
         Pool {
+            block_size: block_size as usize,
             table: Mutex::new(Table {
                 map: HashMap::with_capacity(buffers * 2),
                 free: (0..buffers).rev().collect(),
@@ -112,6 +119,11 @@ impl Pool {
             epoch: AtomicU64::new(1),
             blocks_written: AtomicU64::new(0),
         }
+    }
+
+    /// Frames in the pool.
+    pub(crate) fn frames(&self) -> usize {
+        self.frames.len()
     }
 
     /// The current checkpoint epoch.
@@ -157,6 +169,9 @@ impl Pool {
                 let mut data = frame.latch.write();
                 if let Some((a, b)) = data.key.take() {
                     table.map.remove(&(a.0, b.0));
+                }
+                if data.buf.len() != self.block_size {
+                    data.buf = vec![0u8; self.block_size].into_boxed_slice();
                 }
                 if let Err(e) = load(&mut data, area, block, files, fetch) {
                     table.free.push(i);
@@ -216,20 +231,79 @@ impl Pool {
         Ok(())
     }
 
-    /// Writes every dirty frame (the caller has made the log durable and holds changes out).
+    /// Writes every dirty frame (the caller has made the log durable and holds changes out), in
+    /// block order, adjacent blocks of one extent together in writes of up to [`RUN_BYTES`]. A
+    /// frame is marked clean only if no change came after its copy was taken (its last note is
+    /// the same: every change gives it a new, later one), and only once the write succeeded.
     pub(crate) fn flush_dirty(&self, files: &DataFiles, log: &LogManager) -> Result<()> {
-        for frame in self.frames.iter() {
-            {
-                let _table = self.table.lock();
-                frame.pins.fetch_add(1, Ordering::Acquire);
-            }
-            let pinned = Pinned { frame };
-            let mut data = pinned.write();
+        let mut dirty = Vec::new();
+        for i in 0..self.frames.len() {
+            let pinned = self.pin_frame(i);
+            let data = pinned.read();
             if data.dirty {
-                self.write_frame(&mut data, files, log)?;
+                let (area, block) = data.key.expect("a dirty frame holds a block");
+                dirty.push((area.0, block.0, i));
             }
         }
+        dirty.sort_unstable();
+        let run_blocks = (RUN_BYTES / self.block_size).max(1);
+        let mut staging = Vec::with_capacity(run_blocks * self.block_size);
+        // (frame, its key, its last note when copied)
+        let mut run = Vec::with_capacity(run_blocks);
+        let mut at = 0;
+        while at < dirty.len() {
+            let (area, first, _) = dirty[at];
+            let end = files.extent_end(AreaNo(area), BlockNo(first));
+            staging.clear();
+            run.clear();
+            let mut next = u64::from(first);
+            while at < dirty.len() && run.len() < run_blocks {
+                let (a, b, i) = dirty[at];
+                if a != area || u64::from(b) != next || next >= end {
+                    break;
+                }
+                at += 1;
+                next += 1;
+                let key = (AreaNo(a), BlockNo(b));
+                let pinned = self.pin_frame(i);
+                let mut data = pinned.write();
+                if !data.dirty || data.key != Some(key) {
+                    // Written meanwhile (evicted): the run ends before it.
+                    break;
+                }
+                debug_assert_eq!(
+                    block::last_note(&data.buf),
+                    data.last_seq,
+                    "a dirty block records the note the log must cover first"
+                );
+                log.flush_to(NoteSeq(data.last_seq))?;
+                block::seal(&mut data.buf, key.0, key.1);
+                staging.extend_from_slice(&data.buf);
+                run.push((i, key, data.last_seq));
+            }
+            let Some(&(_, (area, first), _)) = run.first() else {
+                continue;
+            };
+            files.write(area, first, &staging)?;
+            for &(i, key, seq) in &run {
+                let pinned = self.pin_frame(i);
+                let mut data = pinned.write();
+                if data.dirty && data.key == Some(key) && data.last_seq == seq {
+                    data.dirty = false;
+                }
+            }
+            self.blocks_written
+                .fetch_add(run.len() as u64, Ordering::Relaxed);
+        }
         Ok(())
+    }
+
+    /// Pins frame `i` (under the table lock, as every pin).
+    fn pin_frame(&self, i: usize) -> Pinned<'_> {
+        let frame = &self.frames[i];
+        let _table = self.table.lock();
+        frame.pins.fetch_add(1, Ordering::Acquire);
+        Pinned { frame }
     }
 
     /// Forgets frames still marked damaged after recovery (no note rebuilt them), so a later

@@ -254,6 +254,11 @@ impl Run<'_> {
             ..FileSummary::default()
         };
         let mut reader = file.apply_reader(survey);
+        self.target.read_ahead(
+            file.extent.file().clone(),
+            aiextent::AI_HEADER_REGION_BYTES,
+            survey.end_offset,
+        );
         let mut at_stop = false;
         while let Some(note) = reader.next().map_err(Error::ai(&file.path))? {
             let h = note.header;
@@ -298,6 +303,7 @@ impl Run<'_> {
                 self.progress(&file.path, fs.notes_read, survey.notes, reader.offset());
             }
         }
+        self.target.stop_read_ahead();
         if !at_stop && reader.offset() != survey.end_offset {
             return Err(Error::FileChanged {
                 path: file.path.clone(),

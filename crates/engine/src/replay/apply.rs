@@ -5,8 +5,9 @@
 //! next note is applied (or skipped by the rule) and appended under its own sequence, and a
 //! note after it is refused; a block's first change in each checkpoint epoch is logged as a
 //! full image of its body (so a block torn by a crash can be rebuilt from the BI, as for any
-//! change); no allocation per note: frames are copied into the log's buffer, which is written
-//! and synced once per few MiB or when a dirty block must reach its extent.
+//! change); no allocation per note: frames are copied into the log's buffer, which the log
+//! writer thread writes and syncs once per few MiB (this thread does when it falls a buffer
+//! behind), and which is made durable before a dirty block reaches its extent.
 
 use aiextent::{NoteKind, NoteRef};
 use masterblock::{OpenStamp, UpdateCounter};
@@ -17,6 +18,10 @@ use crate::db::Shared;
 use crate::error::{Error, Result};
 use crate::log::Change;
 use crate::pool::Fetch;
+
+/// Buffers' worth of notes the log writer may fall behind before the apply loop flushes the
+/// log itself (the log's buffer then holds at most this many plus the one being written).
+const LOG_WRITER_SLACK_BUFFERS: u64 = 2;
 
 /// What [`RollForwardTarget::apply`] did with a note.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +81,9 @@ impl RollForwardTarget {
             Ok(_) => {
                 self.next += 1;
                 self.max_txn = self.max_txn.max(h.txn.0);
+                if let Some(ahead) = &self.read_ahead {
+                    ahead.advance(self.next);
+                }
                 if let Err(e) = self.after_note() {
                     self.fail();
                     return Err(e);
@@ -170,16 +178,28 @@ impl RollForwardTarget {
         Ok(NoteOutcome::Applied)
     }
 
-    /// Bounds the log's buffer and takes the periodic checkpoint.
+    /// Bounds the log's buffer (the log writer flushes it every `log_flush_bytes`; this thread
+    /// does when the writer has fallen [`LOG_WRITER_SLACK_BUFFERS`] times that behind) and
+    /// takes the periodic checkpoint.
     fn after_note(&mut self) -> Result<()> {
-        if self.shared.log.buffer_full() {
-            self.shared.log.flush_all()?;
+        let log = &self.shared.log;
+        let in_generation = log.bytes_in_generation();
+        let pending = in_generation.saturating_sub(self.bytes_at_request);
+        if pending >= self.log_flush_bytes {
+            if let Some(failure) = log.failure() {
+                return Err(failure);
+            }
+            let handed = self.log_writer.as_ref().is_some_and(|w| w.request());
+            if handed {
+                self.bytes_at_request = in_generation;
+            } else if self.log_writer.is_none()
+                || pending > LOG_WRITER_SLACK_BUFFERS * self.log_flush_bytes
+            {
+                log.flush_all()?;
+                self.bytes_at_request = in_generation;
+            }
         }
-        let since = self
-            .shared
-            .log
-            .bytes_in_generation()
-            .saturating_sub(self.bytes_at_checkpoint);
+        let since = in_generation.saturating_sub(self.bytes_at_checkpoint);
         let idle = self.open_txns.is_empty();
         if (idle && since >= self.checkpoint_bytes) || since >= 4 * self.checkpoint_bytes {
             self.checkpoint_inner(|_| {}, None)?;

@@ -39,12 +39,16 @@ pub fn source_opts() -> OpenOptions {
     }
 }
 
-/// Roll forward options with a small pool (eviction happens) and frequent checkpoints.
+/// Roll forward options with a small pool (eviction happens), frequent checkpoints and
+/// frequent flushes by the log writer.
 pub fn rf_opts() -> RollForwardOptions {
     RollForwardOptions {
         replay: engine::ReplayOptions {
             buffers: 16,
             checkpoint_bytes: 16 * 1024,
+            // The log writer thread flushes often, so crash tests meet its writes too.
+            log_flush_bytes: 2048,
+            ..engine::ReplayOptions::default()
         },
         ..RollForwardOptions::default()
     }

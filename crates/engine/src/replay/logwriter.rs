@@ -1,0 +1,108 @@
+//! The roll forward target's log writer: a thread that writes and syncs the BI's buffered
+//! notes when the apply loop asks, so applying goes on while the BI is written.
+//!
+//! Invariants: the writer only calls the log's own flush (its group commit keeps write-ahead:
+//! a block reaches its extent only once the log is durable up to the block's last note,
+//! whoever wrote the log); at most one request is pending, and the apply loop flushes itself
+//! when the writer is still busy, so the log's buffer stays bounded; [`LogWriter::wait_idle`]
+//! returns only when no flush of the writer is pending or running (checkpoints run alone);
+//! dropping the writer stops and joins its thread.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::db::Shared;
+
+#[derive(Default)]
+struct State {
+    /// A flush is asked for or running.
+    busy: bool,
+    stop: bool,
+}
+
+struct Signal {
+    state: Mutex<State>,
+    /// Wakes the writer (a request or the stop) and the waiters of `wait_idle`.
+    changed: Condvar,
+}
+
+/// The log writer thread of a target.
+pub(super) struct LogWriter {
+    signal: Arc<Signal>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl LogWriter {
+    /// Starts the writer for the log of `shared`; `None` if the thread cannot be started (the
+    /// apply loop then flushes itself).
+    pub(super) fn start(shared: Arc<Shared>) -> Option<LogWriter> {
+        let signal = Arc::new(Signal {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let thread_signal = Arc::clone(&signal);
+        let handle = std::thread::Builder::new()
+            .name("rf-log".into())
+            .spawn(move || run(&thread_signal, &shared))
+            .ok()?;
+        Some(LogWriter {
+            signal,
+            handle: Some(handle),
+        })
+    }
+
+    /// Asks for a flush of everything buffered; false if the writer is still busy with the
+    /// previous one (the caller then flushes itself).
+    pub(super) fn request(&self) -> bool {
+        let mut st = self.signal.state.lock();
+        if st.busy {
+            return false;
+        }
+        st.busy = true;
+        self.signal.changed.notify_all();
+        true
+    }
+
+    /// Returns once no flush of the writer is pending or running.
+    pub(super) fn wait_idle(&self) {
+        let mut st = self.signal.state.lock();
+        while st.busy {
+            self.signal.changed.wait(&mut st);
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        self.signal.state.lock().stop = true;
+        self.signal.changed.notify_all();
+        if let Some(handle) = self.handle.take() {
+            // A panic of the writer leaves the log unflushed: the next flush of the target
+            // writes it or reports the failure.
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run(signal: &Signal, shared: &Shared) {
+    loop {
+        {
+            let mut st = signal.state.lock();
+            while !st.busy && !st.stop {
+                signal.changed.wait(&mut st);
+            }
+            if st.stop {
+                st.busy = false;
+                signal.changed.notify_all();
+                return;
+            }
+        }
+        // A failure is kept by the log: every later flush of the target reports it.
+        let _ = shared.log.flush_all();
+        let mut st = signal.state.lock();
+        st.busy = false;
+        signal.changed.notify_all();
+    }
+}
