@@ -61,12 +61,21 @@ const BI_AHEAD_MIN_BYTES: u64 = 64 << 10;
 /// See [`BI_AHEAD_MIN_BYTES`].
 const BI_AHEAD_MAX_BYTES: u64 = 8 << 20;
 
+/// Zeros written ahead by one write at most.
+const ZERO_CHUNK_BYTES: usize = 1 << 20;
+
+/// The zeros written ahead.
+static ZEROS: [u8; ZERO_CHUNK_BYTES] = [0; ZERO_CHUNK_BYTES];
+
 /// The BI extent as a sink: frames go at `offset`, which advances, over zeros written ahead.
 pub(crate) struct BiSink {
     file: storage::FileRef,
     path: std::path::PathBuf,
     /// `(offset of the next frame, end of the zeros written ahead)`.
     state: Mutex<(u64, u64)>,
+    /// Zeros are written ahead (a sink synced often: commits); a bulk sink synced rarely
+    /// (roll forward) writes none, which would only double its writes.
+    zero_ahead: bool,
 }
 
 impl BiSink {
@@ -77,6 +86,15 @@ impl BiSink {
             file,
             path,
             state: Mutex::new((at, at)),
+            zero_ahead: true,
+        }
+    }
+
+    /// A sink like [`BiSink::new`] that writes no zeros ahead (synced rarely).
+    pub(crate) fn bulk(file: storage::FileRef, path: std::path::PathBuf, offset: u64) -> BiSink {
+        BiSink {
+            zero_ahead: false,
+            ..BiSink::new(file, path, offset)
         }
     }
 
@@ -91,13 +109,17 @@ impl NoteSink for BiSink {
         let mut state = self.state.lock();
         let (offset, zeroed) = *state;
         let end = offset + frames.len() as u64;
-        if end > zeroed {
+        if self.zero_ahead && end > zeroed {
             let ahead = (zeroed - BI_HEADER_BYTES).clamp(BI_AHEAD_MIN_BYTES, BI_AHEAD_MAX_BYTES);
             let target = (end + ahead).next_multiple_of(4096);
-            let zeros = vec![0u8; (target - zeroed) as usize];
-            self.file
-                .write_at(&zeros, zeroed)
-                .map_err(Error::io("write", &self.path))?;
+            let mut at = zeroed;
+            while at < target {
+                let n = (target - at).min(ZERO_CHUNK_BYTES as u64);
+                self.file
+                    .write_at(&ZEROS[..n as usize], at)
+                    .map_err(Error::io("write", &self.path))?;
+                at += n;
+            }
             state.1 = target;
         }
         self.file

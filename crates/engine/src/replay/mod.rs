@@ -186,7 +186,7 @@ impl RollForwardTarget {
         let in_bi = bi.header.start_note_seq.0 + stream.notes.len() as u64;
         let next = mb.next_note_seq.0.max(in_bi);
         let generation = bi.header.generation;
-        let sink = Arc::new(BiSink::new(bi.file.clone(), bi_path, stream.end as u64));
+        let sink = Arc::new(BiSink::bulk(bi.file.clone(), bi_path, stream.end as u64));
         let log = LogManager::new(
             NoteSeq(next),
             generation,
