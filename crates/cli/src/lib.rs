@@ -15,6 +15,7 @@ pub mod probkup;
 pub mod proclient;
 mod proclient_exec;
 pub mod prodb;
+pub mod proquiet;
 pub mod prorest;
 pub mod proserve;
 pub mod proshut;

@@ -1,4 +1,4 @@
-//! `proserve db [-B buffers]`: starts the broker in the background and returns once it accepts
+//! `proserve db [-B buffers] [-aistall]`: starts the broker in the background and returns once it accepts
 //! clients.
 //!
 //! The command re-executes its own program with the hidden first word `--broker`, detached in
@@ -23,22 +23,26 @@ const BROKER_FLAG: &str = "--broker";
 /// How long `proserve` waits for the broker to accept clients.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-const HELP: &str = "usage: proserve db [-B buffers]
+const HELP: &str = "usage: proserve db [-B buffers] [-aistall]
 
   Starts a server (broker) for db in the background and returns once it accepts clients.
-  Clients (proclient, and rfutil / prostrct for their online qualifiers) find it through
-  db.lk. Stop it with proshut db -by | -bn | -F.
-  Not yet supported: -aistall, -aiarcdir, -aiarcinterval, -aiarcdircreate.";
+  Clients (proclient, proquiet, and rfutil / prostrct for their online qualifiers) find it
+  through db.lk. Stop it with proshut db -by | -bn | -F.
+  -aistall  when the next after-image extent is not empty, hold the writers (3775, 3776 in
+            db.lg) until one is emptied instead of stopping the server (3774)
+  Not yet supported: -aiarcdir, -aiarcinterval, -aiarcdircreate.";
 
 /// What the command line asks for.
 struct Settings {
     db: DbPath,
     buffers: usize,
+    ai_stall: bool,
 }
 
 fn parse(words: &[String]) -> Result<Settings, Error> {
     let mut db = None;
     let mut buffers = OpenOptions::default().buffers;
+    let mut ai_stall = false;
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         match word.as_str() {
@@ -50,7 +54,8 @@ fn parse(words: &[String]) -> Result<Settings, Error> {
                     Error::Usage(format!("-B `{value}` is not a number of buffers"))
                 })?;
             }
-            "-aistall" | "-aiarcdir" | "-aiarcinterval" | "-aiarcdircreate" => {
+            "-aistall" => ai_stall = true,
+            "-aiarcdir" | "-aiarcinterval" | "-aiarcdircreate" => {
                 return Err(Error::Server {
                     db: None,
                     source: Box::new(server::Error::NotYet {
@@ -70,7 +75,11 @@ fn parse(words: &[String]) -> Result<Settings, Error> {
         }
     }
     let db = db.ok_or_else(|| Error::Usage(format!("a database is required\n{HELP}")))?;
-    Ok(Settings { db, buffers })
+    Ok(Settings {
+        db,
+        buffers,
+        ai_stall,
+    })
 }
 
 /// Entry point of the `proserve` binary.
@@ -197,6 +206,7 @@ fn broker(args: &[OsString]) -> ExitCode {
     let options = server::ServeOptions {
         open: OpenOptions {
             buffers: settings.buffers,
+            ai_stall: settings.ai_stall,
             ..OpenOptions::default()
         },
         socket: None,
@@ -225,6 +235,12 @@ fn broker(args: &[OsString]) -> ExitCode {
             // Ends the process with the database open: no checkpoint, crash recovery next.
             let _keep = db;
             std::process::exit(0)
+        }
+        Ok(server::Stopped::AiExtentFull(db)) => {
+            // The engine's log stopped (3774, logged by the server): the database is left as a
+            // crash leaves it, for recovery once an extent is emptied.
+            let _keep = db;
+            std::process::exit(1)
         }
         Err(e) => {
             engine::log_event_at(

@@ -103,7 +103,7 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
                 [_] => Some(selector(&words[3])),
                 _ => return Err(Error::Usage("aimage extent empty takes one extent".into())),
             };
-            let n = engine::aimage_extent_empty(&storage, &db, selector).map_err(on(&db))?;
+            let n = ai::extent_empty(&storage, &db, selector)?;
             say(console, format!("After-image extent {n} marked empty."));
             Ok(())
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use aiextent::note::NoteKind;
 use aiextent::{AiExtentFile, AiState, ExtentInfo, ExtentReader};
 
-use engine::{AiSwitched, DbPath};
+use engine::{AiExtentSelector, AiSwitched, DbPath};
 use masterblock::AiSeq;
 use storage::StorageRef;
 
@@ -37,6 +37,27 @@ pub(crate) fn aimage_new(storage: &StorageRef, db: &DbPath) -> Result<AiSwitched
             })
         }
         None => engine::aimage_new(storage, db).map_err(on(db)),
+    }
+}
+
+/// `aimage extent empty [n | path]`: online through the server when one runs, else offline.
+pub(crate) fn extent_empty(
+    storage: &StorageRef,
+    db: &DbPath,
+    selector: Option<AiExtentSelector>,
+) -> Result<u32, Error> {
+    match server::Client::connect_db(storage, db) {
+        Some(client) => {
+            let which = match selector {
+                None => server::EmptyWhich::OldestFull,
+                Some(AiExtentSelector::Number(n)) => server::EmptyWhich::Number(n),
+                Some(AiExtentSelector::Path(p)) => {
+                    server::EmptyWhich::Path(p.display().to_string())
+                }
+            };
+            client.ai_extent_empty(which).map_err(on_server(db))
+        }
+        None => engine::aimage_extent_empty(storage, db, selector).map_err(on(db)),
     }
 }
 

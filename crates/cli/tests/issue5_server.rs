@@ -165,7 +165,7 @@ impl Drop for Stopper {
 fn served_workload_then_by() {
     let dir = tempfile::tempdir().unwrap();
     let db = bank(&dir);
-    run("proserve", &[&db, "-aistall"]).fails_with(91111);
+    run("proserve", &[&db, "-aiarcdir", "/tmp"]).fails_with(91111);
     let _stopper = Stopper(db.clone());
     let started = run("proserve", &[&db]).ok();
     assert!(started.out.contains("Server started"), "{}", started.out);

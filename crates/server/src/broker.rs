@@ -41,6 +41,11 @@ pub enum Stopped {
     /// (`std::process::exit`) so that the next open runs crash recovery; dropping it instead
     /// closes the database normally.
     Emergency(Arc<Database>),
+    /// Without `-aistall`, a switch found the next AI extent not Empty (3774): the engine's
+    /// log stopped, every connection was closed and the socket removed. As for
+    /// [`Stopped::Emergency`], the caller ends the process holding the database, which is left
+    /// as a crash leaves it.
+    AiExtentFull(Arc<Database>),
 }
 
 /// The stop decided by a `Shutdown` request.
@@ -52,6 +57,8 @@ pub(crate) struct StopState {
     pub outcome: Option<std::result::Result<(), (u32, String)>>,
     /// The requester wrote its answer (emergency stop waits for it).
     pub answered: bool,
+    /// The stop is the engine's: its log stopped with 3774.
+    pub ai_full: bool,
 }
 
 /// What the broker's threads share.
@@ -106,6 +113,21 @@ impl Shared {
             Ok(()) => Ok(()),
             Err((number, text)) => Err(Error::Remote { number, text }),
         }
+    }
+
+    /// The engine's log stopped with 3774 (no `-aistall`): the server stops by itself. A stop
+    /// already decided stays as it is.
+    pub(crate) fn halt_ai_full(&self) {
+        {
+            let mut stop = self.stop.lock();
+            if stop.mode.is_some() {
+                return;
+            }
+            stop.mode = Some(ShutdownMode::Emergency);
+            stop.requester = u64::MAX;
+            stop.ai_full = true;
+        }
+        let _ = UnixStream::connect(&self.socket);
     }
 
     /// The requester of an emergency stop wrote its answer.
@@ -187,6 +209,7 @@ pub fn serve(storage: StorageRef, db: &DbPath, opts: ServeOptions) -> Result<Ser
             requester: 0,
             outcome: None,
             answered: false,
+            ai_full: false,
         }),
         stop_cv: Condvar::new(),
     });
@@ -247,11 +270,21 @@ fn accept_loop(shared: &Arc<Shared>, listener: UnixListener) -> Result<Stopped> 
         workers.retain(|w| !w.is_finished());
     }
     drop(listener);
-    let mode = shared.stop.lock().mode.expect("the loop ends on a stop");
-    let requester = shared.stop.lock().requester;
+    let (mode, requester, ai_full) = {
+        let stop = shared.stop.lock();
+        (
+            stop.mode.expect("the loop ends on a stop"),
+            stop.requester,
+            stop.ai_full,
+        )
+    };
+    if ai_full {
+        return Ok(stop_ai_full(shared));
+    }
     if mode == ShutdownMode::Emergency {
         return Ok(emergency(shared));
     }
+    lift_quiet_point(shared);
     // Disconnect everyone else: their sessions roll back and end.
     for (id, stream) in shared.conns.lock().iter() {
         if *id != requester {
@@ -323,4 +356,52 @@ fn emergency(shared: &Shared) -> Stopped {
         }
     }
     Stopped::Emergency(db)
+}
+
+/// `proshut -by | -bn` while a quiet point holds: it is lifted first, so that the writers it
+/// holds can be rolled back.
+fn lift_quiet_point(shared: &Shared) {
+    let Some(db) = shared.db.lock().clone() else {
+        return;
+    };
+    if db.is_quiet() {
+        match db.quiet_disable(false) {
+            Ok(_) => shared.log("proshut lifted the quiet point before stopping", None),
+            Err(e) => shared.log(
+                &format!("proshut could not lift the quiet point: {e}"),
+                Some(e.msg_number()),
+            ),
+        }
+    }
+}
+
+/// The engine's log stopped with 3774: no more requests are read (those in flight are still
+/// answered), every connection ends, the socket goes, and the database is handed to the caller
+/// unclosed.
+fn stop_ai_full(shared: &Shared) -> Stopped {
+    shared.log(
+        &format!(
+            "the server for {} stops: the next after-image extent is not empty (3774). No checkpoint is taken; empty an extent (rfutil {} -C aimage extent empty) and start the server again: crash recovery keeps every committed transaction",
+            shared.path, shared.path
+        ),
+        Some(91124),
+    );
+    for stream in shared.conns.lock().values() {
+        let _ = stream.shutdown(std::net::Shutdown::Read);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    {
+        let mut conns = shared.conns.lock();
+        while !conns.is_empty() {
+            if shared.conns_cv.wait_until(&mut conns, deadline).timed_out() {
+                break;
+            }
+        }
+        // Whatever is left is closed now.
+        for stream in conns.values() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+    let _ = std::fs::remove_file(&shared.socket);
+    Stopped::AiExtentFull(shared.db.lock().clone().expect("open until closed"))
 }

@@ -20,7 +20,8 @@ use storage::StorageRef;
 use crate::error::{Error, Result};
 use crate::lockinfo::server_info;
 use crate::protocol::{
-    self, MAGIC, ParsedResponse, ReadOutcome, Request, Response, ShutdownMode, TableEntry, VERSION,
+    self, EmptyWhich, MAGIC, ParsedResponse, QuietSwitch, ReadOutcome, Request, Response,
+    ShutdownMode, TableEntry, VERSION,
 };
 
 /// How long the greeting may take.
@@ -233,6 +234,31 @@ impl Client {
             bi_size_bytes,
             ai_extents: extents.into_iter().map(ExtentInfo::from).collect(),
         })
+    }
+
+    /// `proquiet enable [nolock]`: returns once the quiet point holds, with the AI switch it
+    /// made first (none with `nolock` or after-imaging off).
+    pub fn quiet_enable(&self, nolock: bool) -> Result<Option<QuietSwitch>> {
+        match self.call(&Request::QuietEnable { nolock })? {
+            Response::QuietEnabled { switched } => Ok(switched),
+            other => Err(unexpected("QuietEnabled", &other)),
+        }
+    }
+
+    /// `proquiet disable [markbackedup]`: the backup counter recorded, with `markbackedup`.
+    pub fn quiet_disable(&self, markbackedup: bool) -> Result<Option<u64>> {
+        match self.call(&Request::QuietDisable { markbackedup })? {
+            Response::QuietDisabled { backup_counter } => Ok(backup_counter),
+            other => Err(unexpected("QuietDisabled", &other)),
+        }
+    }
+
+    /// `aimage extent empty` online: the number of the extent now Empty.
+    pub fn ai_extent_empty(&self, which: EmptyWhich) -> Result<u32> {
+        match self.call(&Request::AiExtentEmpty { which })? {
+            Response::ExtentEmptied { extent } => Ok(extent),
+            other => Err(unexpected("ExtentEmptied", &other)),
+        }
     }
 
     /// Asks the server to stop; returns once it has (`-by`, `-bn`) or is about to (`-F`).

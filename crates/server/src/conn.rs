@@ -16,9 +16,13 @@ use masterblock::AreaNo;
 use crate::broker::Shared;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    self, Extent, MAGIC, ParsedRequest, ReadOutcome, Request, Response, ShutdownMode, TableEntry,
-    VERSION,
+    self, EmptyWhich, Extent, MAGIC, ParsedRequest, QuietSwitch, ReadOutcome, Request, Response,
+    ShutdownMode, TableEntry, VERSION,
 };
+
+/// The engine's "after-image extent full" number: from a request that writes, the engine's log
+/// has stopped and the server stops too.
+const AI_EXTENT_FULL: u32 = 3774;
 
 /// Rows per `Rows` frame at most.
 const ROWS_PER_FRAME: usize = 256;
@@ -178,11 +182,20 @@ fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut I
             }
             continue;
         }
-        let answer = match handle(shared, db, &mut txn, request) {
-            Ok(r) => r,
-            Err(e) => Response::error(e.msg_number(), e.to_string()),
+        // `AiNew` and `QuietEnable` refuse with 3774 and change nothing.
+        let stops_log = !matches!(request, Request::AiNew | Request::QuietEnable { .. });
+        let (answer, log_stopped) = match handle(shared, db, &mut txn, request) {
+            Ok(r) => (r, false),
+            Err(e) => (
+                Response::error(e.msg_number(), e.to_string()),
+                stops_log && e.msg_number() == AI_EXTENT_FULL,
+            ),
         };
-        if io.send(&answer).is_err() {
+        let sent = io.send(&answer);
+        if log_stopped {
+            shared.halt_ai_full();
+        }
+        if sent.is_err() {
             break End::Gone;
         }
     };
@@ -316,6 +329,53 @@ fn handle<'db>(
                 catalogue,
                 bi_size_bytes: on_disk.bi_size_bytes,
                 extents: db.ai_extents()?.iter().map(Extent::from).collect(),
+            }
+        }
+        Request::QuietEnable { nolock } => {
+            outside_txn(txn, "QuietEnable")?;
+            let point = db.quiet_enable(!nolock)?;
+            let switched = match point.ai_switched {
+                None => None,
+                Some(s) => {
+                    let to_path = db
+                        .ai_extents()?
+                        .into_iter()
+                        .find(|e| e.ai_number == s.to_extent)
+                        .map(|e| e.path.display().to_string())
+                        .unwrap_or_default();
+                    shared.log(
+                        &format!(
+                            "proquiet enable: switched from after-image extent {} to {} ({to_path}, sequence {})",
+                            s.from_extent, s.to_extent, s.new_seq.0
+                        ),
+                        None,
+                    );
+                    Some(QuietSwitch {
+                        from_extent: s.from_extent,
+                        to_extent: s.to_extent,
+                        new_seq: s.new_seq.0,
+                        to_path,
+                    })
+                }
+            };
+            Response::QuietEnabled { switched }
+        }
+        Request::QuietDisable { markbackedup } => {
+            outside_txn(txn, "QuietDisable")?;
+            let marked = db.quiet_disable(markbackedup)?;
+            Response::QuietDisabled {
+                backup_counter: marked.map(|mb| mb.backup_counter),
+            }
+        }
+        Request::AiExtentEmpty { which } => {
+            outside_txn(txn, "AiExtentEmpty")?;
+            let selector = match which {
+                EmptyWhich::OldestFull => None,
+                EmptyWhich::Number(n) => Some(engine::AiExtentSelector::Number(n)),
+                EmptyWhich::Path(p) => Some(engine::AiExtentSelector::Path(p.into())),
+            };
+            Response::ExtentEmptied {
+                extent: db.ai_extent_empty(selector)?,
             }
         }
         Request::Scan { .. } | Request::Shutdown { .. } => {

@@ -151,6 +151,16 @@ pub enum Error {
     /// The server is stopping and takes no more requests.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A command that works only through a server found none.
+    #[error(
+        "{tool} works only on a database in service: no server runs for {db}; start one with proserve {db}"
+    )]
+    NotServed {
+        /// The command.
+        tool: &'static str,
+        /// The database.
+        db: String,
+    },
     /// The broker process stopped during its start.
     #[error("the server for {db} stopped while starting: {detail}")]
     StartFailed {
@@ -188,6 +198,7 @@ impl Error {
             Error::UnexpectedAnswer { .. } => 91119,
             Error::ShuttingDown => 91120,
             Error::StartFailed { .. } => 91121,
+            Error::NotServed { .. } => 91125,
         }
     }
 
@@ -252,4 +263,9 @@ pub const MESSAGES: &[(u32, &str)] = &[
         91123,
         "client disconnected with a transaction open: rolled back (event log)",
     ),
+    (
+        91124,
+        "server stopped by itself: the after-image extents are full, 3774 (event log)",
+    ),
+    (91125, "the command works only through a server"),
 ];

@@ -35,4 +35,4 @@ pub use broker::{ServeOptions, ServerHandle, Stopped, serve};
 pub use client::{Client, ClientTxn, ServerConnector};
 pub use error::{Error, MESSAGES, Result};
 pub use lockinfo::{MAX_SOCKET_PATH_BYTES, ServerInfo, server_info, socket_path};
-pub use protocol::ShutdownMode;
+pub use protocol::{EmptyWhich, QuietSwitch, ShutdownMode};

@@ -7,6 +7,8 @@
 use super::codec::{Reader, Writer};
 pub use super::extent::Extent;
 use super::extent::{get_extents, put_extents};
+pub use super::kinds::{EmptyWhich, QuietSwitch, ShutdownMode, is_request_kind, is_response_kind};
+use super::kinds::{kind, kind_name};
 use crate::error::{Error, Result};
 
 /// The greeting's magic.
@@ -16,77 +18,9 @@ pub(super) const MAX_NAME_BYTES: usize = 4096;
 /// Most elements of a list.
 pub(super) const MAX_ELEMENTS: usize = 65_536;
 
-mod kind {
-    pub const HELLO: u16 = 0x0001;
-    pub const BEGIN: u16 = 0x0002;
-    pub const GET: u16 = 0x0003;
-    pub const GET_FOR_UPDATE: u16 = 0x0004;
-    pub const INSERT: u16 = 0x0005;
-    pub const UPDATE: u16 = 0x0006;
-    pub const DELETE: u16 = 0x0007;
-    pub const SCAN: u16 = 0x0008;
-    pub const COMMIT: u16 = 0x0009;
-    pub const ROLLBACK: u16 = 0x000A;
-    pub const CREATE_TABLE: u16 = 0x000B;
-    pub const TABLES: u16 = 0x000C;
-    pub const SHUTDOWN: u16 = 0x000D;
-    pub const AI_EXTENTS: u16 = 0x000E;
-    pub const AI_NEW: u16 = 0x000F;
-    pub const DESCRIBE: u16 = 0x0010;
-    pub const HELLO_OK: u16 = 0x8001;
-    pub const DONE: u16 = 0x8002;
-    pub const VALUE: u16 = 0x8003;
-    pub const ROWS: u16 = 0x8004;
-    pub const ROWS_END: u16 = 0x8005;
-    pub const TABLE_LIST: u16 = 0x8006;
-    pub const ERROR: u16 = 0x8007;
-    pub const EXTENTS: u16 = 0x8008;
-    pub const SWITCHED: u16 = 0x8009;
-    pub const DESCRIPTION: u16 = 0x800A;
-}
-
-/// True for a request kind.
-pub fn is_request_kind(k: u16) -> bool {
-    (kind::HELLO..=kind::DESCRIBE).contains(&k)
-}
-
-/// True for an answer kind.
-pub fn is_response_kind(k: u16) -> bool {
-    (kind::HELLO_OK..=kind::DESCRIPTION).contains(&k)
-}
-
 /// A string as received: bytes not yet checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawStr(pub Vec<u8>);
-
-/// How `proshut` stops the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShutdownMode {
-    /// `-by`: roll back, disconnect everyone, checkpoint, stop.
-    Unconditional,
-    /// `-bn`: stop only if no other client is connected.
-    IfIdle,
-    /// `-F`: stop the process now, no checkpoint.
-    Emergency,
-}
-
-impl ShutdownMode {
-    fn code(self) -> u8 {
-        match self {
-            ShutdownMode::Unconditional => 1,
-            ShutdownMode::IfIdle => 2,
-            ShutdownMode::Emergency => 3,
-        }
-    }
-    fn from_code(c: u8) -> Option<ShutdownMode> {
-        match c {
-            1 => Some(ShutdownMode::Unconditional),
-            2 => Some(ShutdownMode::IfIdle),
-            3 => Some(ShutdownMode::Emergency),
-            _ => None,
-        }
-    }
-}
 
 /// A request; `S` is [`String`] once validated, [`RawStr`] as parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,6 +104,21 @@ pub enum Request<S = String> {
     AiNew,
     /// Master block, catalogue, BI size and AI extents.
     Describe,
+    /// `proquiet enable [nolock]`.
+    QuietEnable {
+        /// `nolock`: no AI switch.
+        nolock: bool,
+    },
+    /// `proquiet disable [markbackedup]`.
+    QuietDisable {
+        /// `markbackedup`: record a backup at the quiet point first.
+        markbackedup: bool,
+    },
+    /// `rfutil aimage extent empty [N | PATH]` online.
+    AiExtentEmpty {
+        /// Which extent.
+        which: EmptyWhich<S>,
+    },
 }
 
 /// A parsed request.
@@ -239,6 +188,21 @@ pub enum Response<S = String> {
         /// AI extents.
         extents: Vec<Extent<S>>,
     },
+    /// A quiet point holds.
+    QuietEnabled {
+        /// The AI switch made first, if any.
+        switched: Option<QuietSwitch<S>>,
+    },
+    /// The quiet point was lifted.
+    QuietDisabled {
+        /// The backup counter recorded (`markbackedup`), if any.
+        backup_counter: Option<u64>,
+    },
+    /// An AI extent was marked Empty.
+    ExtentEmptied {
+        /// The N of `db.aN`.
+        extent: u32,
+    },
 }
 
 /// A parsed answer.
@@ -302,6 +266,22 @@ impl Request {
             Request::AiExtents => kind::AI_EXTENTS,
             Request::AiNew => kind::AI_NEW,
             Request::Describe => kind::DESCRIBE,
+            Request::QuietEnable { nolock } => {
+                w.u8(u8::from(*nolock));
+                kind::QUIET_ENABLE
+            }
+            Request::QuietDisable { markbackedup } => {
+                w.u8(u8::from(*markbackedup));
+                kind::QUIET_DISABLE
+            }
+            Request::AiExtentEmpty { which } => {
+                match which {
+                    EmptyWhich::OldestFull => w.u8(0),
+                    EmptyWhich::Number(n) => w.u8(1).u32(*n),
+                    EmptyWhich::Path(p) => w.u8(2).bytes(p.as_bytes()),
+                };
+                kind::AI_EXTENT_EMPTY
+            }
         };
         (k, w.out)
     }
@@ -325,6 +305,9 @@ impl Request {
             Request::AiExtents => "AiExtents",
             Request::AiNew => "AiNew",
             Request::Describe => "Describe",
+            Request::QuietEnable { .. } => "QuietEnable",
+            Request::QuietDisable { .. } => "QuietDisable",
+            Request::AiExtentEmpty { .. } => "AiExtentEmpty",
         }
     }
 }
@@ -381,6 +364,18 @@ impl ParsedRequest {
             kind::AI_EXTENTS => Request::AiExtents,
             kind::AI_NEW => Request::AiNew,
             kind::DESCRIBE => Request::Describe,
+            kind::QUIET_ENABLE => Request::QuietEnable { nolock: r.bool()? },
+            kind::QUIET_DISABLE => Request::QuietDisable {
+                markbackedup: r.bool()?,
+            },
+            kind::AI_EXTENT_EMPTY => Request::AiExtentEmpty {
+                which: match r.u8()? {
+                    0 => EmptyWhich::OldestFull,
+                    1 => EmptyWhich::Number(r.u32()?),
+                    2 => EmptyWhich::Path(s(&mut r)?),
+                    other => return Err(r.bad(format!("extent selector {other} is unknown"))),
+                },
+            },
             other => {
                 return Err(Error::UnexpectedAnswer {
                     expected: "a request",
@@ -441,6 +436,15 @@ impl ParsedRequest {
             Request::AiExtents => Request::AiExtents,
             Request::AiNew => Request::AiNew,
             Request::Describe => Request::Describe,
+            Request::QuietEnable { nolock } => Request::QuietEnable { nolock },
+            Request::QuietDisable { markbackedup } => Request::QuietDisable { markbackedup },
+            Request::AiExtentEmpty { which } => Request::AiExtentEmpty {
+                which: match which {
+                    EmptyWhich::OldestFull => EmptyWhich::OldestFull,
+                    EmptyWhich::Number(n) => EmptyWhich::Number(n),
+                    EmptyWhich::Path(p) => EmptyWhich::Path(v(p)?),
+                },
+            },
         })
     }
 
@@ -453,6 +457,7 @@ impl ParsedRequest {
             Request::Delete { .. } => kind::DELETE,
             Request::Scan { .. } => kind::SCAN,
             Request::CreateTable { .. } => kind::CREATE_TABLE,
+            Request::AiExtentEmpty { .. } => kind::AI_EXTENT_EMPTY,
             _ => 0,
         }
     }
@@ -474,24 +479,6 @@ fn text(k: u16, s: RawStr, limit: usize) -> Result<String> {
     })
 }
 
-/// A name for a kind, for messages.
-fn kind_name(k: u16) -> &'static str {
-    match k {
-        kind::HELLO_OK => "HelloOk",
-        kind::DONE => "Done",
-        kind::VALUE => "Value",
-        kind::ROWS => "Rows",
-        kind::ROWS_END => "RowsEnd",
-        kind::TABLE_LIST => "TableList",
-        kind::ERROR => "Error",
-        kind::EXTENTS => "Extents",
-        kind::SWITCHED => "Switched",
-        kind::DESCRIPTION => "Description",
-        k if is_request_kind(k) => "a request",
-        _ => "an unknown kind",
-    }
-}
-
 impl<S> Response<S> {
     /// The answer's name, for messages.
     pub fn name(&self) -> &'static str {
@@ -506,6 +493,9 @@ impl<S> Response<S> {
             Response::Extents(_) => "Extents",
             Response::Switched { .. } => "Switched",
             Response::Description { .. } => "Description",
+            Response::QuietEnabled { .. } => "QuietEnabled",
+            Response::QuietDisabled { .. } => "QuietDisabled",
+            Response::ExtentEmptied { .. } => "ExtentEmptied",
         }
     }
 }
@@ -573,6 +563,29 @@ impl Response {
                 put_extents(&mut w, extents);
                 kind::DESCRIPTION
             }
+            Response::QuietEnabled { switched } => {
+                match switched {
+                    None => w.u8(0),
+                    Some(q) => w
+                        .u8(1)
+                        .u32(q.from_extent)
+                        .u32(q.to_extent)
+                        .u64(q.new_seq)
+                        .bytes(q.to_path.as_bytes()),
+                };
+                kind::QUIET_ENABLED
+            }
+            Response::QuietDisabled { backup_counter } => {
+                match backup_counter {
+                    None => w.u8(0),
+                    Some(c) => w.u8(1).u64(*c),
+                };
+                kind::QUIET_DISABLED
+            }
+            Response::ExtentEmptied { extent } => {
+                w.u32(*extent);
+                kind::EXTENT_EMPTIED
+            }
         };
         (k, w.out)
     }
@@ -636,6 +649,22 @@ impl ParsedResponse {
                 bi_size_bytes: r.u64()?,
                 extents: get_extents(&mut r)?,
             },
+            kind::QUIET_ENABLED => Response::QuietEnabled {
+                switched: if r.bool()? {
+                    Some(QuietSwitch {
+                        from_extent: r.u32()?,
+                        to_extent: r.u32()?,
+                        new_seq: r.u64()?,
+                        to_path: RawStr(r.bytes()?),
+                    })
+                } else {
+                    None
+                },
+            },
+            kind::QUIET_DISABLED => Response::QuietDisabled {
+                backup_counter: if r.bool()? { Some(r.u64()?) } else { None },
+            },
+            kind::EXTENT_EMPTIED => Response::ExtentEmptied { extent: r.u32()? },
             other => {
                 return Err(Error::UnexpectedAnswer {
                     expected: "an answer",
@@ -727,6 +756,21 @@ impl ParsedResponse {
                 bi_size_bytes,
                 extents: extents(kind::DESCRIPTION, list)?,
             },
+            Response::QuietEnabled { switched } => Response::QuietEnabled {
+                switched: match switched {
+                    None => None,
+                    Some(q) => Some(QuietSwitch {
+                        from_extent: q.from_extent,
+                        to_extent: q.to_extent,
+                        new_seq: q.new_seq,
+                        to_path: name(kind::QUIET_ENABLED)(q.to_path)?,
+                    }),
+                },
+            },
+            Response::QuietDisabled { backup_counter } => {
+                Response::QuietDisabled { backup_counter }
+            }
+            Response::ExtentEmptied { extent } => Response::ExtentEmptied { extent },
         })
     }
 }

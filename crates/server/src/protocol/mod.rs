@@ -7,6 +7,7 @@
 
 mod codec;
 mod extent;
+mod kinds;
 mod message;
 
 #[cfg(test)]
@@ -15,8 +16,8 @@ mod tests;
 use std::io::{Read, Write};
 
 pub use message::{
-    Extent, MAGIC, ParsedRequest, ParsedResponse, RawStr, Request, Response, ShutdownMode,
-    TableEntry, is_request_kind, is_response_kind,
+    EmptyWhich, Extent, MAGIC, ParsedRequest, ParsedResponse, QuietSwitch, RawStr, Request,
+    Response, ShutdownMode, TableEntry, is_request_kind, is_response_kind,
 };
 
 use crate::error::{Error, Result};

@@ -54,6 +54,18 @@ fn requests() -> Vec<Request> {
         Request::AiExtents,
         Request::AiNew,
         Request::Describe,
+        Request::QuietEnable { nolock: false },
+        Request::QuietEnable { nolock: true },
+        Request::QuietDisable { markbackedup: true },
+        Request::AiExtentEmpty {
+            which: EmptyWhich::OldestFull,
+        },
+        Request::AiExtentEmpty {
+            which: EmptyWhich::Number(3),
+        },
+        Request::AiExtentEmpty {
+            which: EmptyWhich::Path("/d/db.a3".into()),
+        },
     ]
 }
 
@@ -108,7 +120,40 @@ fn responses() -> Vec<Response> {
             bi_size_bytes: 8192,
             extents: vec![extent()],
         },
+        Response::QuietEnabled { switched: None },
+        Response::QuietEnabled {
+            switched: Some(QuietSwitch {
+                from_extent: 1,
+                to_extent: 2,
+                new_seq: 7,
+                to_path: "/d/db.a2".into(),
+            }),
+        },
+        Response::QuietDisabled {
+            backup_counter: None,
+        },
+        Response::QuietDisabled {
+            backup_counter: Some(4),
+        },
+        Response::ExtentEmptied { extent: 3 },
     ]
+}
+
+#[test]
+fn flags_and_selectors_outside_their_values_are_refused() {
+    for (kind, payload) in [
+        (0x0011u16, vec![2u8]),
+        (0x0012, vec![7]),
+        (0x0013, vec![3]),
+        (0x0013, vec![1, 0, 0]),
+    ] {
+        let e = ParsedRequest::decode(kind, &payload).unwrap_err();
+        assert_eq!(e.msg_number(), 91118, "{kind:#x} {payload:?}: {e}");
+    }
+    let e = ParsedResponse::decode(0x800B, &[9]).unwrap_err();
+    assert_eq!(e.msg_number(), 91118);
+    let e = ParsedResponse::decode(0x800C, &[1, 0]).unwrap_err();
+    assert_eq!(e.msg_number(), 91118);
 }
 
 #[test]
