@@ -9,82 +9,20 @@
 //! Its own `main` (no libtest harness): `proserve` re-executes the running program as its
 //! broker (`--broker ...`), and `--tool proclient ...` runs the background load.
 
+mod common;
+
 use std::ffi::OsString;
-use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::run_tool as run;
 use engine::{AccessMode, Database, DbPath, OpenOptions};
 
 /// Accounts per branch of the test's TPC-B tables.
 const ACCOUNTS: &str = "200";
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Ran {
-    code: u8,
-    out: String,
-    err: String,
-}
-
-impl Ran {
-    fn ok(self) -> Ran {
-        assert_eq!(self.code, 0, "failed:\n{}\n{}", self.out, self.err);
-        self
-    }
-    fn fails_with(self, number: u32) -> Ran {
-        assert_ne!(self.code, 0, "succeeded:\n{}", self.out);
-        assert!(
-            self.err.contains(&format!("({number})")),
-            "expected {number}, got:\n{}",
-            self.err
-        );
-        self
-    }
-}
-
-/// Runs a tool in this process with captured output.
-fn run(tool: &'static str, args: &[&str]) -> Ran {
-    let (out, err) = (Buffer::default(), Buffer::default());
-    let mut console = cli::Console::new(Box::new(out.clone()), Box::new(err.clone()));
-    let words = std::iter::once(tool.to_string())
-        .chain(args.iter().map(|a| a.to_string()))
-        .map(OsString::from);
-    let code = match tool {
-        "prodb" => cli::run_with(tool, words, &mut console, cli::prodb::run),
-        "proclient" => cli::run_with(tool, words, &mut console, cli::proclient::run),
-        "proserve" => cli::run_with(tool, words, &mut console, cli::proserve::run),
-        "proshut" => cli::run_with(tool, words, &mut console, cli::proshut::run),
-        "proquiet" => cli::run_with(tool, words, &mut console, cli::proquiet::run),
-        "rfutil" => cli::run_with(tool, words, &mut console, cli::rfutil::run),
-        "prostrct" => cli::run_with(tool, words, &mut console, cli::prostrct::run),
-        "proutil" => cli::run_with(tool, words, &mut console, |c, w| {
-            cli::proutil::run(c, w).map(|_| ())
-        }),
-        other => panic!("unknown tool {other}"),
-    };
-    drop(console);
-    let text = |b: Buffer| String::from_utf8(b.0.lock().unwrap().clone()).unwrap();
-    Ran {
-        code,
-        out: text(out),
-        err: text(err),
-    }
-}
 
 /// `proclient db workload tpcb --clients 4 --tx N` as a background child process.
 fn spawn_load(db: &str, tx: u32) -> Child {

@@ -55,6 +55,39 @@ impl Write for Buffer {
     }
 }
 
+/// Runs `tool args` in this process with captured output (`tool` is any of the project's
+/// binaries).
+pub fn run_tool(tool: &str, args: &[&str]) -> Ran {
+    let out = Buffer::default();
+    let err = Buffer::default();
+    let mut console = cli::Console::new(Box::new(out.clone()), Box::new(err.clone()));
+    let words = std::iter::once(tool.to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(Into::into);
+    let code = match tool {
+        "prodb" => cli::run_with("prodb", words, &mut console, cli::prodb::run),
+        "prostrct" => cli::run_with("prostrct", words, &mut console, cli::prostrct::run),
+        "proutil" => cli::run_with("proutil", words, &mut console, |c, w| {
+            cli::proutil::run(c, w).map(|_| ())
+        }),
+        "proclient" => cli::run_with("proclient", words, &mut console, cli::proclient::run),
+        "rfutil" => cli::run_with("rfutil", words, &mut console, cli::rfutil::run),
+        "probkup" => cli::run_with("probkup", words, &mut console, cli::probkup::run),
+        "prorest" => cli::run_with("prorest", words, &mut console, cli::prorest::run),
+        "proserve" => cli::run_with("proserve", words, &mut console, cli::proserve::run),
+        "proshut" => cli::run_with("proshut", words, &mut console, cli::proshut::run),
+        "proquiet" => cli::run_with("proquiet", words, &mut console, cli::proquiet::run),
+        other => panic!("unknown tool {other}"),
+    };
+    drop(console);
+    let text = |b: Buffer| String::from_utf8(b.0.lock().expect("lock").clone()).expect("utf-8");
+    Ran {
+        code,
+        out: text(out),
+        err: text(err),
+    }
+}
+
 /// A scratch directory in which commands run (database arguments are relative to it).
 pub struct Scratch {
     pub dir: tempfile::TempDir,
@@ -89,33 +122,9 @@ impl Scratch {
         path
     }
 
-    /// Runs `tool args` in-process (`tool` is prodb, prostrct, proutil or proclient).
+    /// Runs `tool args` in-process (see [`run_tool`]).
     pub fn run(&self, tool: &str, args: &[&str]) -> Ran {
-        let out = Buffer::default();
-        let err = Buffer::default();
-        let mut console = cli::Console::new(Box::new(out.clone()), Box::new(err.clone()));
-        let words = std::iter::once(tool.to_string())
-            .chain(args.iter().map(|a| a.to_string()))
-            .map(Into::into);
-        let code = match tool {
-            "prodb" => cli::run_with("prodb", words, &mut console, cli::prodb::run),
-            "prostrct" => cli::run_with("prostrct", words, &mut console, cli::prostrct::run),
-            "proutil" => cli::run_with("proutil", words, &mut console, |c, w| {
-                cli::proutil::run(c, w).map(|_| ())
-            }),
-            "proclient" => cli::run_with("proclient", words, &mut console, cli::proclient::run),
-            "rfutil" => cli::run_with("rfutil", words, &mut console, cli::rfutil::run),
-            "probkup" => cli::run_with("probkup", words, &mut console, cli::probkup::run),
-            "prorest" => cli::run_with("prorest", words, &mut console, cli::prorest::run),
-            other => panic!("unknown tool {other}"),
-        };
-        drop(console);
-        let text = |b: Buffer| String::from_utf8(b.0.lock().expect("lock").clone()).expect("utf-8");
-        Ran {
-            code,
-            out: text(out),
-            err: text(err),
-        }
+        run_tool(tool, args)
     }
 
     /// Starts `tool args` as a child process: this test binary, re-executed with

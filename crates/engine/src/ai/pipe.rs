@@ -256,21 +256,8 @@ impl AiPipe {
         bi_write: impl FnOnce() -> Result<()>,
         bi_sync: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
-        bi_write()?;
-        let mut bi_sync = Some(bi_sync);
-        let mut scratch = self.scratch.lock();
-        let mut merged = self.merged.lock();
-        let frames = if alt.is_empty() {
-            frames
-        } else {
-            merged.clear();
-            alt.merge_into(frames, &mut merged);
-            &merged[..]
-        };
         // The BI is synced once, at the first switch or before the AI's sync.
-        write_batch(&self.ai, frames, &mut scratch, &mut |_| {
-            bi_sync.take().map_or(Ok(()), |f| f())
-        })
+        self.write_on_this_thread(frames, alt, bi_write, bi_sync, true)
     }
 
     /// A commit's batch: writes `frames` to the BI through `bi_write`, then writes and syncs
@@ -284,6 +271,19 @@ impl AiPipe {
         bi_write: impl FnOnce() -> Result<()>,
         bi_sync: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
+        self.write_on_this_thread(frames, alt, bi_write, bi_sync, false)
+    }
+
+    /// BI written, then the AI written and synced on the calling thread; the BI synced once at
+    /// the first switch, or (with `bi_durable`) at the latest before the AI's sync.
+    fn write_on_this_thread(
+        &self,
+        frames: &[u8],
+        alt: &AiFrames,
+        bi_write: impl FnOnce() -> Result<()>,
+        bi_sync: impl FnOnce() -> Result<()>,
+        bi_durable: bool,
+    ) -> Result<()> {
         bi_write()?;
         let mut bi_sync = Some(bi_sync);
         let mut scratch = self.scratch.lock();
@@ -295,9 +295,12 @@ impl AiPipe {
             alt.merge_into(frames, &mut merged);
             &merged[..]
         };
-        write_batch(&self.ai, frames, &mut scratch, &mut |point| match point {
-            Wait::Switch => bi_sync.take().map_or(Ok(()), |f| f()),
-            Wait::Sync => Ok(()),
+        write_batch(&self.ai, frames, &mut scratch, &mut |point| {
+            if point == Wait::Switch || bi_durable {
+                bi_sync.take().map_or(Ok(()), |f| f())
+            } else {
+                Ok(())
+            }
         })
     }
 
