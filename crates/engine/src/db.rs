@@ -413,8 +413,16 @@ impl Database {
     /// this does not stop the database).
     pub fn ai_new(&self) -> Result<AiSwitched> {
         self.shared.writable()?;
-        // Held out of a checkpoint, which resets the BI only with every note flushed.
-        let changes = self.shared.change_gate.read();
+        // Held out of a checkpoint, which resets the BI only with every note flushed, and out
+        // of a quiet point (waited for before the gate is taken: its enable takes the gate).
+        let changes = loop {
+            let gate = self.shared.change_gate.read();
+            if !self.shared.log.is_quiet() {
+                break gate;
+            }
+            drop(gate);
+            self.shared.log.wait_not_quiet();
+        };
         let (switched, seq) = self.shared.log.ai_switch()?;
         drop(changes);
         self.shared.log.flush_to(seq)?;

@@ -165,7 +165,7 @@ struct LogState {
     stall_logged: Option<Instant>,
     /// Appends waiting for an extent to be emptied.
     stalled: u32,
-    /// A quiet point holds writers: markers and switches wait (block changes wait before
+    /// A quiet point holds writers: markers wait (block changes and `aimage new` wait before
     /// they start, see [`LogManager::wait_not_quiet`]).
     quiet: bool,
     /// Frame seed (BI generation).
@@ -369,8 +369,9 @@ impl LogManager {
         self.resume.notify_all();
     }
 
-    /// Starts (`true`) or lifts a quiet point: while it holds, markers and switches wait
-    /// before they are appended, and block changes before they start.
+    /// Starts (`true`) or lifts a quiet point: while it holds, markers wait before they are
+    /// appended, and block changes and `aimage new` before they start (under the change gate,
+    /// which the quiet point's enable takes to let those in flight finish).
     pub(crate) fn set_quiet(&self, on: bool) {
         let mut st = self.state.lock();
         st.quiet = on;
@@ -416,9 +417,6 @@ impl LogManager {
     /// goes on).
     pub(crate) fn ai_switch(&self) -> Result<(AiSwitched, NoteSeq)> {
         let mut st = self.state.lock();
-        while st.quiet {
-            self.resume.wait(&mut st);
-        }
         if let Some(path) = &st.ai_full {
             return Err(Error::AiExtentFull { path: path.clone() });
         }

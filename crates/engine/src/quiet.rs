@@ -3,7 +3,8 @@
 //! copy until the quiet point is lifted.
 //!
 //! Invariants: while a quiet point holds, no note is appended and no block is changed or
-//! written (block changes wait before they start, markers and switches before their append);
+//! written (block changes and `aimage new` wait before they start, markers before their
+//! append);
 //! enabling waits, through the change gate, for the block changes that had started; at most
 //! one quiet point holds at a time.
 

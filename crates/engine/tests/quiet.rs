@@ -185,3 +185,41 @@ fn quiet_point_refusals_and_markbackedup() {
     t.commit().unwrap();
     d.close().unwrap();
 }
+
+#[test]
+fn quiet_points_and_aimage_new_racing_never_deadlock() {
+    let (sim, _, db) = sim_db();
+    let notes: SharedNotes = Arc::new(Mutex::new(Notes::new()));
+    let storage = recording(&sim, &notes);
+    create_ai_db(&storage, &db, 3, None);
+    let d = Arc::new(Database::open(storage.clone(), &db, ai_opts(true)).unwrap());
+    let done = Arc::new(AtomicUsize::new(0));
+    let switcher = {
+        let (d, done) = (Arc::clone(&d), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while done.load(Ordering::SeqCst) == 0 {
+                // Switches, or 3774 once every extent is full: either way through the gate.
+                let _ = d.ai_new();
+                let _ = d.ai_extent_empty(None);
+            }
+        })
+    };
+    let (finished, rounds) = std::sync::mpsc::channel();
+    {
+        let d = Arc::clone(&d);
+        std::thread::spawn(move || {
+            for _ in 0..3000 {
+                d.quiet_enable(false).unwrap();
+                d.quiet_disable(false).unwrap();
+            }
+            let _ = finished.send(());
+        });
+    }
+    // A deadlock leaves the threads blocked: fail instead of hanging.
+    rounds
+        .recv_timeout(Duration::from_secs(60))
+        .expect("quiet points and aimage new deadlocked");
+    done.store(1, Ordering::SeqCst);
+    switcher.join().unwrap();
+    Arc::into_inner(d).unwrap().close().unwrap();
+}
