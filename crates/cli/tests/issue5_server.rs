@@ -12,7 +12,6 @@ mod common;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::panic::AssertUnwindSafe;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -238,23 +237,5 @@ fn main() -> ExitCode {
             killed_client_and_emergency_stop,
         ),
     ];
-    let mut failed = 0;
-    for (name, test) in tests {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
-            continue;
-        }
-        let start = Instant::now();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(test));
-        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
-        println!(
-            "test {name} ... {verdict} ({:.1} s)",
-            start.elapsed().as_secs_f64()
-        );
-        failed += usize::from(outcome.is_err());
-    }
-    if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    common::run_tests(&tests, filter.as_deref())
 }

@@ -88,6 +88,31 @@ pub fn run_tool(tool: &str, args: &[&str]) -> Ran {
     }
 }
 
+/// Runs the `tests` of a test binary with its own `main` (no libtest harness) whose name
+/// contains `filter`, each caught on its own, printing one `test NAME ... ok|FAILED (T s)` line
+/// each; fails if any failed.
+pub fn run_tests(tests: &[(&str, fn())], filter: Option<&str>) -> std::process::ExitCode {
+    let mut failed = 0;
+    for &(name, test) in tests {
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let start = std::time::Instant::now();
+        let outcome = std::panic::catch_unwind(test);
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        println!(
+            "test {name} ... {verdict} ({:.1} s)",
+            start.elapsed().as_secs_f64()
+        );
+        failed += usize::from(outcome.is_err());
+    }
+    if failed > 0 {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
 /// A scratch directory in which commands run (database arguments are relative to it).
 pub struct Scratch {
     pub dir: tempfile::TempDir,
