@@ -157,6 +157,7 @@ fn served_workload_then_by() {
     assert_eq!(s.history_rows, 410);
     let log = std::fs::read_to_string(dir.path().join("bank.lg")).unwrap();
     assert!(log.contains("(91112)") && log.contains("(91122)"), "{log}");
+    assert!(log.contains("database opened for update (server)"), "{log}");
 }
 
 fn killed_client_and_emergency_stop() {

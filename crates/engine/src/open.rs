@@ -238,6 +238,11 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
         ai,
     );
     log.set_ai_stall(opts.ai_stall);
+    let mode = if opts.server_socket.is_some() {
+        "server"
+    } else {
+        "single-user"
+    };
     let shared = Shared::assemble(Parts {
         storage,
         path: db.clone(),
@@ -275,7 +280,11 @@ pub(crate) fn open(storage: StorageRef, db: &DbPath, opts: OpenOptions) -> Resul
             None,
         );
     }
-    shared.log_event("engine", "database opened for update (single-user)", None);
+    shared.log_event(
+        "engine",
+        &format!("database opened for update ({mode})"),
+        None,
+    );
     Ok(shared)
 }
 
