@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -369,25 +368,6 @@ fn no_aistall_stops_with_3774_and_restarts() {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    match args.get(1).and_then(|a| a.to_str()) {
-        // The broker that `proserve` starts.
-        Some("--broker") => return cli::proserve::main(args),
-        Some("--tool") => {
-            let rest = args[2..].to_vec();
-            return match rest.first().and_then(|t| t.to_str()) {
-                Some("proclient") => cli::proclient::main(rest),
-                other => panic!("unknown tool {other:?}"),
-            };
-        }
-        _ => {}
-    }
-    let filter = args
-        .iter()
-        .skip(1)
-        .filter_map(|a| a.to_str())
-        .find(|a| !a.starts_with('-'))
-        .map(str::to_string);
     let tests: [(&str, fn()); 4] = [
         (
             "online_os_backup_at_a_quiet_point",
@@ -403,5 +383,5 @@ fn main() -> ExitCode {
             no_aistall_stops_with_3774_and_restarts,
         ),
     ];
-    common::run_tests(&tests, filter.as_deref())
+    common::server_test_main(&tests)
 }

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -212,25 +211,6 @@ fn killed_client_and_emergency_stop() {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    match args.get(1).and_then(|a| a.to_str()) {
-        // The broker that `proserve` starts.
-        Some("--broker") => return cli::proserve::main(args),
-        Some("--tool") => {
-            let rest = args[2..].to_vec();
-            return match rest.first().and_then(|t| t.to_str()) {
-                Some("proclient") => cli::proclient::main(rest),
-                other => panic!("unknown tool {other:?}"),
-            };
-        }
-        _ => {}
-    }
-    let filter = args
-        .iter()
-        .skip(1)
-        .filter_map(|a| a.to_str())
-        .find(|a| !a.starts_with('-'))
-        .map(str::to_string);
     let tests: [(&str, fn()); 2] = [
         ("served_workload_then_by", served_workload_then_by),
         (
@@ -238,5 +218,5 @@ fn main() -> ExitCode {
             killed_client_and_emergency_stop,
         ),
     ];
-    common::run_tests(&tests, filter.as_deref())
+    common::server_test_main(&tests)
 }

@@ -97,16 +97,7 @@ pub(crate) fn change<R>(
     f: impl FnOnce(&mut [u8]) -> R,
 ) -> Result<R> {
     db.writable()?;
-    // A quiet point holds changes before they start; one that started goes on (the quiet
-    // point's enable waits for it through the change gate).
-    let _gate = loop {
-        let gate = db.change_gate.read();
-        if !db.log.is_quiet() {
-            break gate;
-        }
-        drop(gate);
-        db.log.wait_not_quiet();
-    };
+    let _gate = db.enter_change();
     let pinned = db
         .pool
         .pin(area, block, &db.files, &db.log, Fetch::Verified)?;

@@ -137,6 +137,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Takes the change gate for a change to start (a block change, `aimage new`), first
+    /// waiting out a quiet point: its enable sets the flag and then takes the gate exclusively,
+    /// so a change that holds the gate goes on and one that finds the flag waits without it.
+    pub(crate) fn enter_change(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        loop {
+            let gate = self.change_gate.read();
+            if !self.log.is_quiet() {
+                return gate;
+            }
+            drop(gate);
+            self.log.wait_not_quiet();
+        }
+    }
+
     /// `Err(ReadOnly)` on a read-only open.
     pub(crate) fn writable(&self) -> Result<()> {
         if self.read_only {
@@ -414,15 +428,8 @@ impl Database {
     pub fn ai_new(&self) -> Result<AiSwitched> {
         self.shared.writable()?;
         // Held out of a checkpoint, which resets the BI only with every note flushed, and out
-        // of a quiet point (waited for before the gate is taken: its enable takes the gate).
-        let changes = loop {
-            let gate = self.shared.change_gate.read();
-            if !self.shared.log.is_quiet() {
-                break gate;
-            }
-            drop(gate);
-            self.shared.log.wait_not_quiet();
-        };
+        // of a quiet point.
+        let changes = self.shared.enter_change();
         let (switched, seq) = self.shared.log.ai_switch()?;
         drop(changes);
         self.shared.log.flush_to(seq)?;

@@ -200,30 +200,36 @@ impl Run {
     }
 }
 
+/// Runs `ops` on a new database with three fixed 48 KiB AI extents, then checks the AI and
+/// the contents (see [`Run::finish`]).
+fn run_ops(ops: &[Op], parallel: bool) {
+    let (sim, _, db) = sim_db();
+    let notes: SharedNotes = Arc::new(Mutex::new(Notes::new()));
+    let storage = recording(&sim, &notes);
+    create_ai_db(&storage, &db, 3, Some(48));
+    let mut run = Run {
+        sim,
+        storage,
+        notes,
+        db,
+        d: None,
+        parallel,
+        committed: Dump::new(),
+        maybe: None,
+        archived: Vec::new(),
+        counter: 0,
+    };
+    for op in ops {
+        run.apply(op);
+    }
+    run.finish();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn ai_holds_exactly_the_notes_written(ops in prop::collection::vec(op(), 1..20), parallel in any::<bool>()) {
-        let (sim, _, db) = sim_db();
-        let notes: SharedNotes = Arc::new(Mutex::new(Notes::new()));
-        let storage = recording(&sim, &notes);
-        create_ai_db(&storage, &db, 3, Some(48));
-        let mut run = Run {
-            sim,
-            storage,
-            notes,
-            db,
-            d: None,
-            parallel,
-            committed: Dump::new(),
-            maybe: None,
-            archived: Vec::new(),
-            counter: 0,
-        };
-        for op in &ops {
-            run.apply(op);
-        }
-        run.finish();
+        run_ops(&ops, parallel);
     }
 }
 
@@ -262,24 +268,5 @@ fn a_stop_in_a_commits_frees_keeps_the_commit() {
             commit: true,
         },
     ];
-    let (sim, _, db) = sim_db();
-    let notes: SharedNotes = Arc::new(Mutex::new(Notes::new()));
-    let storage = recording(&sim, &notes);
-    create_ai_db(&storage, &db, 3, Some(48));
-    let mut run = Run {
-        sim,
-        storage,
-        notes,
-        db,
-        d: None,
-        parallel: false,
-        committed: Dump::new(),
-        maybe: None,
-        archived: Vec::new(),
-        counter: 0,
-    };
-    for op in &ops {
-        run.apply(op);
-    }
-    run.finish();
+    run_ops(&ops, false);
 }

@@ -113,6 +113,31 @@ pub fn run_tests(tests: &[(&str, fn())], filter: Option<&str>) -> std::process::
     }
 }
 
+/// The `main` of a server test binary (no libtest harness): with `--broker` it is the broker
+/// `proserve` starts (`proserve` re-executes the running program), with `--tool proclient ...`
+/// a client process to run in the background or kill; otherwise it runs `tests` (the first
+/// argument that is not an option filters them by name).
+pub fn server_test_main(tests: &[(&str, fn())]) -> std::process::ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("--broker") => return cli::proserve::main(args),
+        Some("--tool") => {
+            let rest = args[2..].to_vec();
+            return match rest.first().and_then(|t| t.to_str()) {
+                Some("proclient") => cli::proclient::main(rest),
+                other => panic!("unknown tool {other:?}"),
+            };
+        }
+        _ => {}
+    }
+    let filter = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'));
+    run_tests(tests, filter)
+}
+
 /// A scratch directory in which commands run (database arguments are relative to it).
 pub struct Scratch {
     pub dir: tempfile::TempDir,
