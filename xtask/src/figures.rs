@@ -207,7 +207,7 @@ fn ai_file_name(bin: &Path, dir: &Path, seq: u64) -> Result<String, String> {
 }
 
 /// Runs `name args` in `dir` and returns its standard output.
-fn output(bin: &Path, dir: &Path, name: &str, args: &[&str]) -> Result<String, String> {
+pub(crate) fn output(bin: &Path, dir: &Path, name: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(bin.join(name))
         .args(args)
         .current_dir(dir)

@@ -24,8 +24,8 @@ const EPOCH: &str = "1700000000";
 /// `prostrct create`), a schema area, one data area and three variable AI extents.
 const STRUCTURE: &str = "b .\nd \"Schema Area\":6,32 .\nd \"Data Area\":7,32;8 .\na .\na .\na .\n";
 
-/// The project's binaries the fixtures are made with.
-const TOOLS: [&str; 7] = [
+/// The project's binaries the fixtures and the figures are made with.
+const TOOLS: [&str; 10] = [
     "prodb",
     "prostrct",
     "proutil",
@@ -33,6 +33,9 @@ const TOOLS: [&str; 7] = [
     "rfutil",
     "probkup",
     "prorest",
+    "proserve",
+    "proshut",
+    "proquiet",
 ];
 
 /// Files of the source database kept in `db/` (the event log `shop.lg` is left out: it is

@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 mod demo;
 mod figures;
 mod fixtures;
+mod server_figures;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -45,7 +46,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   fixtures (re)write testdata/v1/ with the debug binaries, deterministically
            (SOURCE_DATE_EPOCH); a second run changes no file
   bench    the README's throughput figures, then the criterion benchmarks
-           (--quick: the figures only; --rollforward: the roll forward figures only)";
+           (--quick: the figures only; --rollforward: the roll forward figures only;
+           --server: the server figures only)";
 
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn root() -> PathBuf {
@@ -99,15 +101,20 @@ fn test(rest: &[String]) -> Result<(), String> {
 
 /// `cargo xtask bench [--quick | --rollforward] [criterion filters]`: the README's figures
 /// first (TPC-B commits/s through the release binaries, 1 and 4 clients; roll forward
-/// throughput and peak memory), then the criterion benchmarks unless `--quick` is given;
-/// `--rollforward` runs only the roll forward figures.
+/// throughput and peak memory; commits/s through the server and the longest transaction under
+/// `aimage new` and quiet points), then the criterion benchmarks unless `--quick` is given;
+/// `--rollforward` and `--server` run only those figures.
 fn bench(rest: &[String]) -> Result<(), String> {
     let cargo = cargo();
     if rest.iter().any(|a| a == "--rollforward") {
         return figures::roll_forward(&cargo);
     }
+    if rest.iter().any(|a| a == "--server") {
+        return server_figures::server(&cargo);
+    }
     let quick = rest.iter().any(|a| a == "--quick");
     figures::tpcb(&cargo)?;
+    server_figures::server(&cargo)?;
     figures::roll_forward(&cargo)?;
     if quick {
         return Ok(());

@@ -64,7 +64,7 @@ enum Command {
     Exec { file: String },
     /// Prints every record as table<TAB>key<TAB>value, sorted by table then key.
     Dump { table: Option<String> },
-    /// Runs a workload and prints `committed=N tps=X`.
+    /// Runs a workload and prints `committed=N tps=X longest_ms=Y` (Y: the longest transaction).
     Workload {
         /// Which workload.
         kind: WorkloadKind,
@@ -323,7 +323,12 @@ fn workload<C: Connector + ?Sized, S: Session + ?Sized>(
     };
     say(
         console,
-        format!("committed={} tps={:.0}", report.committed, report.tps),
+        format!(
+            "committed={} tps={:.0} longest_ms={:.1}",
+            report.committed,
+            report.tps,
+            report.longest.as_secs_f64() * 1000.0
+        ),
     );
     Ok(())
 }

@@ -1,10 +1,15 @@
 //! The client end: a connection to a broker, its transactions, and the online utility
 //! requests.
 //!
-//! Invariants: one request is in flight per connection (the connection is behind a mutex); a
-//! scan's answer frames are always read to their end so the next request starts clean; a
-//! [`ClientTxn`] dropped unfinished sends `Rollback`; every answer is decoded and validated
-//! before use.
+//! Invariants: one caller uses a connection at a time (it is behind a mutex); requests whose
+//! answer is only `Done` inside a transaction (`Begin`, `Insert`, `Update`, `Delete`,
+//! `AddInteger`) are
+//! pipelined: sent without waiting, their answers read before the next answer that carries
+//! something, and the first error among them is what that next call returns (the server
+//! fails the rest of a transaction after an error, so a commit behind a failed update is never
+//! made); a scan's answer frames are always read to their end so the next request starts
+//! clean; a [`ClientTxn`] dropped unfinished sends `Rollback`; every answer is decoded and
+//! validated before use.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
@@ -27,13 +32,64 @@ use crate::protocol::{
 /// How long the greeting may take.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Pipelined requests whose answers may be unread before the client reads them all (bounds
+/// what either side buffers, so neither can block the other writing).
+const MAX_PENDING: usize = 64;
+
 struct Conn {
     reader: BufReader<UnixStream>,
     writer: BufWriter<UnixStream>,
     socket: PathBuf,
+    /// Pipelined requests sent whose `Done` (or error) is not read yet.
+    pending: usize,
+    /// The first error among pipelined answers already read, for the next call.
+    deferred: Option<Error>,
+    /// A [`ClientTxn`] of this connection is unfinished (a second `begin` is refused here,
+    /// before anything is sent, so its drop cannot roll back the first).
+    txn_open: bool,
 }
 
 impl Conn {
+    /// Sends a request whose answer is `Done` without waiting for it.
+    fn send_pipelined(&mut self, request: &Request) -> Result<()> {
+        let (kind, payload) = request.encode();
+        self.writer
+            .write_all(&protocol::encode_frame(kind, &payload))
+            .map_err(|e| Error::Disconnected {
+                reason: format!("sending {}: {e}", request.name()),
+            })?;
+        self.pending += 1;
+        if self.pending >= MAX_PENDING {
+            self.writer.flush().map_err(|e| Error::Disconnected {
+                reason: format!("sending {}: {e}", request.name()),
+            })?;
+            if let Some(e) = self.drain() {
+                self.deferred.get_or_insert(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the answers of the pipelined requests; the first error among them.
+    fn drain(&mut self) -> Option<Error> {
+        let mut first = self.deferred.take();
+        while self.pending > 0 {
+            self.pending -= 1;
+            let failed = match self.receive("a pipelined request") {
+                Ok(Response::Done) => continue,
+                Ok(other) => unexpected("Done", &other),
+                Err(e) => {
+                    if matches!(e, Error::Disconnected { .. }) {
+                        self.pending = 0;
+                    }
+                    e
+                }
+            };
+            first.get_or_insert(failed);
+        }
+        first
+    }
+
     fn send(&mut self, request: &Request) -> Result<()> {
         let (kind, payload) = request.encode();
         let frame = protocol::encode_frame(kind, &payload);
@@ -70,9 +126,16 @@ impl Conn {
         }
     }
 
+    /// Sends `request` and reads its answer (after those of pipelined requests: the first
+    /// error among them wins).
     fn call(&mut self, request: &Request) -> Result<Response> {
         self.send(request)?;
-        self.receive(request.name())
+        let earlier = self.drain();
+        let answer = self.receive(request.name());
+        match earlier {
+            Some(e) => Err(e),
+            None => answer,
+        }
     }
 }
 
@@ -100,6 +163,9 @@ impl Client {
             reader: BufReader::new(stream.try_clone().map_err(io)?),
             writer: BufWriter::new(stream.try_clone().map_err(io)?),
             socket: socket.to_path_buf(),
+            pending: 0,
+            deferred: None,
+            txn_open: false,
         };
         let hello = conn.call(&Request::Hello {
             magic: MAGIC,
@@ -161,9 +227,31 @@ impl Client {
         }
     }
 
-    /// Starts this session's transaction.
+    fn pipeline(&self, request: &Request) -> Result<()> {
+        self.conn.lock().send_pipelined(request)
+    }
+
+    /// Ends the open transaction with `Commit` or `Rollback`.
+    fn finish(&self, request: &Request) -> Result<()> {
+        let mut conn = self.conn.lock();
+        conn.txn_open = false;
+        match conn.call(request)? {
+            Response::Done => Ok(()),
+            other => Err(unexpected("Done", &other)),
+        }
+    }
+
+    /// Starts this session's transaction (pipelined: a refusal by the server comes with the
+    /// next answer); refused at once while another is open on this connection.
     pub fn begin(&self) -> Result<ClientTxn<'_>> {
-        self.call_done(&Request::Begin)?;
+        {
+            let mut conn = self.conn.lock();
+            if conn.txn_open {
+                return Err(Error::TxnAlreadyOpen);
+            }
+            conn.send_pipelined(&Request::Begin)?;
+            conn.txn_open = true;
+        }
         Ok(ClientTxn {
             client: self,
             finished: false,
@@ -297,27 +385,37 @@ impl ClientTxn<'_> {
         })
     }
 
-    /// Inserts a record.
+    /// Inserts a record (pipelined: an error comes with the next answer).
     pub fn insert(&self, table: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.client.call_done(&Request::Insert {
+        self.client.pipeline(&Request::Insert {
             table: table.to_owned(),
             key: key.to_owned(),
             value: value.to_vec(),
         })
     }
 
-    /// Replaces a record's value.
+    /// Replaces a record's value (pipelined: an error comes with the next answer).
     pub fn update(&self, table: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.client.call_done(&Request::Update {
+        self.client.pipeline(&Request::Update {
             table: table.to_owned(),
             key: key.to_owned(),
             value: value.to_vec(),
         })
     }
 
-    /// Deletes a record.
+    /// Adds `delta` to a record whose value is a decimal integer, locked for update
+    /// (pipelined: an error comes with the next answer).
+    pub fn add_integer(&self, table: &str, key: &str, delta: i64) -> Result<()> {
+        self.client.pipeline(&Request::AddInteger {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            delta,
+        })
+    }
+
+    /// Deletes a record (pipelined: an error comes with the next answer).
     pub fn delete(&self, table: &str, key: &str) -> Result<()> {
-        self.client.call_done(&Request::Delete {
+        self.client.pipeline(&Request::Delete {
             table: table.to_owned(),
             key: key.to_owned(),
         })
@@ -338,39 +436,45 @@ impl ClientTxn<'_> {
         conn.send(&Request::Scan {
             table: table.to_owned(),
         })?;
-        let mut going = true;
-        loop {
-            match conn.receive("Scan")? {
-                Response::Rows(rows) => {
+        let earlier = conn.drain();
+        let mut going = earlier.is_none();
+        let streamed = loop {
+            match conn.receive("Scan") {
+                Ok(Response::Rows(rows)) => {
                     for (key, value) in rows {
                         if going {
                             going = f(&key, &value);
                         }
                     }
                 }
-                Response::RowsEnd => return Ok(()),
-                other => return Err(unexpected("Rows", &other)),
+                Ok(Response::RowsEnd) => break Ok(()),
+                Ok(other) => break Err(unexpected("Rows", &other)),
+                Err(e) => break Err(e),
             }
+        };
+        match earlier {
+            Some(e) => Err(e),
+            None => streamed,
         }
     }
 
     /// Commits; `Ok` once the commit is durable.
     pub fn commit(mut self) -> Result<()> {
         self.finished = true;
-        self.client.call_done(&Request::Commit)
+        self.client.finish(&Request::Commit)
     }
 
     /// Rolls the transaction back.
     pub fn rollback(mut self) -> Result<()> {
         self.finished = true;
-        self.client.call_done(&Request::Rollback)
+        self.client.finish(&Request::Rollback)
     }
 }
 
 impl Drop for ClientTxn<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.client.call_done(&Request::Rollback);
+            let _ = self.client.finish(&Request::Rollback);
         }
     }
 }

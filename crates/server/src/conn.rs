@@ -45,11 +45,16 @@ struct Io {
 }
 
 impl Io {
+    /// Sends an answer; it leaves the buffer once no further request is already buffered
+    /// (a pipelining client's answers go out together).
     fn send(&mut self, response: &Response) -> std::io::Result<()> {
         let (kind, payload) = response.encode();
         self.writer
             .write_all(&protocol::encode_frame(kind, &payload))?;
-        self.writer.flush()
+        if self.reader.buffer().is_empty() {
+            self.writer.flush()?;
+        }
+        Ok(())
     }
 
     /// The next request, `Ok(None)` when the peer is gone; `Err` for a bad frame.
@@ -151,6 +156,9 @@ fn bad_frame(shared: &Shared, id: u64, peer: u32, e: &Error) {
 
 fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut Io) -> End {
     let mut txn: Option<Txn<'_>> = None;
+    // A request of the open transaction failed: the rest of it is refused, its commit rolls
+    // it back (a pipelining client sent them before it saw the error).
+    let mut txn_failed = false;
     let end = loop {
         let request = match io.next() {
             Ok(Some(r)) => r,
@@ -163,6 +171,32 @@ fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut I
         if let Request::Shutdown { mode } = request {
             break End::Shutdown(mode);
         }
+        if txn_failed && in_txn_request(&request) {
+            let e = match request {
+                Request::Rollback | Request::Commit => {
+                    txn_failed = false;
+                    let t = txn.take().expect("a failed transaction is open");
+                    match (t.rollback(), matches!(request, Request::Commit)) {
+                        (Err(e), _) => Error::Engine(e),
+                        (Ok(()), true) => Error::TxnFailed,
+                        (Ok(()), false) => {
+                            if io.send(&Response::Done).is_err() {
+                                break End::Gone;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                _ => Error::TxnFailed,
+            };
+            if io
+                .send(&Response::error(e.msg_number(), e.to_string()))
+                .is_err()
+            {
+                break End::Gone;
+            }
+            continue;
+        }
         if let Request::Scan { table } = &request {
             match txn.as_mut() {
                 None => {
@@ -174,22 +208,25 @@ fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut I
                         break End::Gone;
                     }
                 }
-                Some(t) => {
-                    if scan(t, table, io).is_err() {
-                        break End::Gone;
-                    }
-                }
+                Some(t) => match scan(t, table, io) {
+                    Err(_) => break End::Gone,
+                    Ok(failed) => txn_failed = failed,
+                },
             }
             continue;
         }
         // `AiNew` and `QuietEnable` refuse with 3774 and change nothing.
         let stops_log = !matches!(request, Request::AiNew | Request::QuietEnable { .. });
+        let fails_txn = in_txn_request(&request) && txn.is_some();
         let (answer, log_stopped) = match handle(shared, db, &mut txn, request) {
             Ok(r) => (r, false),
-            Err(e) => (
-                Response::error(e.msg_number(), e.to_string()),
-                stops_log && e.msg_number() == AI_EXTENT_FULL,
-            ),
+            Err(e) => {
+                txn_failed = fails_txn && txn.is_some();
+                (
+                    Response::error(e.msg_number(), e.to_string()),
+                    stops_log && e.msg_number() == AI_EXTENT_FULL,
+                )
+            }
         };
         let sent = io.send(&answer);
         if log_stopped {
@@ -216,6 +253,48 @@ fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut I
         }
     }
     end
+}
+
+/// `AddInteger`: the value read for update, the sum written back in the same decimal form.
+fn add_integer(txn: &mut Txn<'_>, table: String, key: String, delta: i64) -> Result<()> {
+    let Some(value) = txn.get_for_update(&table, &key)? else {
+        return Err(Error::Engine(engine::Error::RecordNotFound { table, key }));
+    };
+    let sum = std::str::from_utf8(&value)
+        .ok()
+        .filter(|t| is_decimal(t))
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|v| v.checked_add(delta));
+    match sum {
+        Some(sum) => Ok(txn.update(&table, &key, sum.to_string().as_bytes())?),
+        None => Err(Error::NotAnInteger { table, key, delta }),
+    }
+}
+
+/// An optional `-` and digits without a leading zero (except `0` itself).
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'))
+}
+
+/// Requests that work on the open transaction: after one of them fails, the rest of the
+/// transaction is refused.
+fn in_txn_request(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Get { .. }
+            | Request::GetForUpdate { .. }
+            | Request::Insert { .. }
+            | Request::Update { .. }
+            | Request::Delete { .. }
+            | Request::AddInteger { .. }
+            | Request::Scan { .. }
+            | Request::CreateTable { .. }
+            | Request::Commit
+            | Request::Rollback
+    )
 }
 
 fn open_txn<'a, 'db>(txn: &'a mut Option<Txn<'db>>) -> Result<&'a mut Txn<'db>> {
@@ -262,6 +341,10 @@ fn handle<'db>(
         }
         Request::Delete { table, key } => {
             open_txn(txn)?.delete(&table, &key)?;
+            Response::Done
+        }
+        Request::AddInteger { table, key, delta } => {
+            add_integer(open_txn(txn)?, table, key, delta)?;
             Response::Done
         }
         Request::Commit => {
@@ -385,7 +468,8 @@ fn handle<'db>(
 }
 
 /// Streams `table` as `Rows` frames then `RowsEnd` (or `Error`); `Err` if the peer is gone.
-fn scan(txn: &mut Txn<'_>, table: &str, io: &mut Io) -> std::io::Result<()> {
+/// Streams `table`'s rows; `Ok(true)` when the scan failed (its error was sent).
+fn scan(txn: &mut Txn<'_>, table: &str, io: &mut Io) -> std::io::Result<bool> {
     let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0usize;
     let mut write_error = None;
@@ -410,8 +494,10 @@ fn scan(txn: &mut Txn<'_>, table: &str, io: &mut Io) -> std::io::Result<()> {
             if !batch.is_empty() {
                 io.send(&Response::Rows(batch))?;
             }
-            io.send(&Response::RowsEnd)
+            io.send(&Response::RowsEnd).map(|()| false)
         }
-        Err(e) => io.send(&Response::error(e.msg_number(), e.to_string())),
+        Err(e) => io
+            .send(&Response::error(e.msg_number(), e.to_string()))
+            .map(|()| true),
     }
 }

@@ -34,6 +34,23 @@ pub enum Error {
     /// A record request without an open transaction.
     #[error("no transaction is open on this connection; begin one first")]
     NoTxn,
+    /// A request of a transaction in which an earlier request failed.
+    #[error(
+        "an earlier request of this transaction failed, so the transaction can only be rolled back (a commit rolls it back)"
+    )]
+    TxnFailed,
+    /// `AddInteger` on a record whose value is not a decimal integer, or a sum out of range.
+    #[error(
+        "the value of `{key}` in table `{table}` is not a decimal integer that `{delta}` can be added to"
+    )]
+    NotAnInteger {
+        /// Table.
+        table: String,
+        /// Key.
+        key: String,
+        /// What was to be added.
+        delta: i64,
+    },
     /// The first frame was not a valid greeting.
     #[error("the connection greeting was refused: {reason}")]
     Handshake {
@@ -199,6 +216,8 @@ impl Error {
             Error::ShuttingDown => 91120,
             Error::StartFailed { .. } => 91121,
             Error::NotServed { .. } => 91125,
+            Error::TxnFailed => 91126,
+            Error::NotAnInteger { .. } => 91127,
         }
     }
 
@@ -268,4 +287,9 @@ pub const MESSAGES: &[(u32, &str)] = &[
         "server stopped by itself: the after-image extents are full, 3774 (event log)",
     ),
     (91125, "the command works only through a server"),
+    (
+        91126,
+        "request refused: an earlier request of the transaction failed",
+    ),
+    (91127, "AddInteger on a value that is not a decimal integer"),
 ];

@@ -37,6 +37,9 @@ impl workload::Transaction for ClientTxn<'_> {
     fn delete(&mut self, table: &str, key: &str) -> Result<(), workload::Error> {
         ClientTxn::delete(self, table, key).map_err(lift)
     }
+    fn add_integer(&mut self, table: &str, key: &str, delta: i64) -> Result<(), workload::Error> {
+        ClientTxn::add_integer(self, table, key, delta).map_err(lift)
+    }
     fn scan(
         &mut self,
         table: &str,

@@ -96,10 +96,36 @@ fn records_scans_and_session_rules() {
     .unwrap();
     assert_eq!(first, 1);
     assert_eq!(txn.get("t", "k0001").unwrap().unwrap(), b"v1");
-    assert_eq!(number(txn.insert("t", "k0001", b"x").unwrap_err()), 90507);
+    // Inserts and updates are pipelined: an error comes with the next answer, and fails the
+    // rest of the transaction.
+    txn.insert("t", "k0001", b"x").unwrap();
     txn.update("t", "k0001", b"changed").unwrap();
+    assert_eq!(number(txn.get("t", "k0002").unwrap_err()), 90507);
+    assert_eq!(number(txn.get("t", "k0002").unwrap_err()), 91126);
     assert_eq!(number(c.tables().unwrap_err()), 91107);
     txn.rollback().unwrap();
+
+    // AddInteger: decimal values only, the key must exist.
+    let txn = c.begin().unwrap();
+    txn.insert("t", "n", b"-40").unwrap();
+    txn.add_integer("t", "n", 42).unwrap();
+    assert_eq!(txn.get("t", "n").unwrap().unwrap(), b"2");
+    txn.add_integer("t", "k0003", 1).unwrap();
+    assert_eq!(number(txn.get("t", "n").unwrap_err()), 91127);
+    txn.rollback().unwrap();
+    let txn = c.begin().unwrap();
+    txn.add_integer("t", "missing", 1).unwrap();
+    assert_eq!(number(txn.commit().unwrap_err()), 90508);
+
+    // A commit behind a failed pipelined update rolls the transaction back.
+    let txn = c.begin().unwrap();
+    txn.update("t", "k0002", b"lost").unwrap();
+    txn.update("t", "no-such-key", b"x").unwrap();
+    let refused = number(txn.commit().unwrap_err());
+    assert_ne!(refused, 91126, "the first error is the one reported");
+    let txn = c.begin().unwrap();
+    assert_eq!(txn.get("t", "k0002").unwrap().unwrap(), b"v2");
+    txn.commit().unwrap();
 
     let txn = c.begin().unwrap();
     assert_eq!(txn.get("t", "k0001").unwrap().unwrap(), b"v1");

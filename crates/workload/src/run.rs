@@ -27,6 +27,9 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Committed transactions per second of `elapsed`.
     pub tps: f64,
+    /// The longest time one transaction took, from its first begin to its commit returning
+    /// (retries included): the worst stall a client saw.
+    pub longest: Duration,
 }
 
 /// Runs `body` in a transaction and commits it; after a deadlock, rolls back and runs it again
@@ -82,7 +85,7 @@ where
         });
     }
     let start = Instant::now();
-    let results: Vec<Result<(u64, u64), Error>> = std::thread::scope(|scope| {
+    let results: Vec<Result<(u64, u64, Duration), Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
             .map(|client| {
                 let share = share_of(transactions, clients, client);
@@ -91,11 +94,14 @@ where
                     let session = connector.connect()?;
                     let mut rng = Rng::stream(seed, u64::from(client));
                     let (mut committed, mut retries) = (0u64, 0u64);
+                    let mut longest = Duration::ZERO;
                     for n in 0..share {
+                        let started = Instant::now();
                         retries += txn(&session, client, n, &mut rng)?;
+                        longest = longest.max(started.elapsed());
                         committed += 1;
                     }
-                    Ok((committed, retries))
+                    Ok((committed, retries, longest))
                 })
             })
             .collect();
@@ -108,11 +114,12 @@ where
             .collect()
     });
     let elapsed = start.elapsed();
-    let (mut committed, mut retries) = (0, 0);
+    let (mut committed, mut retries, mut longest) = (0, 0, Duration::ZERO);
     for result in results {
-        let (c, r) = result?;
+        let (c, r, l) = result?;
         committed += c;
         retries += r;
+        longest = longest.max(l);
     }
     let secs = elapsed.as_secs_f64();
     // Precision loss only past 2^53 transactions.
@@ -126,6 +133,7 @@ where
         retries,
         elapsed,
         tps,
+        longest,
     })
 }
 

@@ -22,6 +22,21 @@ pub trait Transaction {
     fn update(&mut self, table: &str, key: &str, value: &[u8]) -> Result<(), Error>;
     /// Deletes a record; the key must exist.
     fn delete(&mut self, table: &str, key: &str) -> Result<(), Error>;
+    /// Adds `delta` to a record whose whole value is a decimal integer, with the table locked
+    /// for update (SQL's `SET balance = balance + delta`); the key must exist. A server
+    /// client sends it as one request, without waiting for its answer.
+    fn add_integer(&mut self, table: &str, key: &str, delta: i64) -> Result<(), Error> {
+        let value = self
+            .get_for_update(table, key)?
+            .ok_or_else(|| Error::MissingRecord {
+                table: table.to_owned(),
+                key: key.to_owned(),
+            })?;
+        let sum = crate::fields::value_int(table, key, &value)?
+            .checked_add(delta)
+            .ok_or_else(|| crate::fields::bad_field(table, key, "balance"))?;
+        self.update(table, key, sum.to_string().as_bytes())
+    }
     /// Calls `f` on every record of `table` in key order until it returns false.
     fn scan(&mut self, table: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
     /// Creates a table in `area` (the Schema Area if `None`).

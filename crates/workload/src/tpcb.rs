@@ -229,9 +229,9 @@ pub fn tpcb_run<C: Connector + ?Sized>(
             let history = format!("aid={aid},tid={tid},bid={bid},{delta}");
             let mut retries = 0;
             in_txn(db, &mut retries, |txn| {
-                add_to_balance(txn, ACCOUNT_TABLE, &akey, delta)?;
-                add_to_balance(txn, TELLER_TABLE, &tkey, delta)?;
-                add_to_balance(txn, BRANCH_TABLE, &bkey, delta)?;
+                txn.add_integer(ACCOUNT_TABLE, &akey, delta)?;
+                txn.add_integer(TELLER_TABLE, &tkey, delta)?;
+                txn.add_integer(BRANCH_TABLE, &bkey, delta)?;
                 txn.insert(HISTORY_TABLE, &hkey, history.as_bytes())?;
                 Ok(())
             })?;
@@ -314,27 +314,6 @@ fn last_key_number<S: Session + ?Sized>(
             }),
         }
     })
-}
-
-/// Adds `delta` to the balance of `key` in `table` (locked for update), returning the new
-/// balance.
-fn add_to_balance<T: Transaction + ?Sized>(
-    txn: &mut T,
-    table: &str,
-    key: &str,
-    delta: i64,
-) -> Result<i64, Error> {
-    let value = txn
-        .get_for_update(table, key)?
-        .ok_or_else(|| Error::MissingRecord {
-            table: table.to_owned(),
-            key: key.to_owned(),
-        })?;
-    let balance = value_int(table, key, &value)?
-        .checked_add(delta)
-        .ok_or_else(|| bad_field(table, key, "balance"))?;
-    txn.update(table, key, balance.to_string().as_bytes())?;
-    Ok(balance)
 }
 
 /// The sum of the balances of `table`.

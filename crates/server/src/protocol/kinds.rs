@@ -23,6 +23,7 @@ pub(super) mod kind {
     pub const QUIET_ENABLE: u16 = 0x0011;
     pub const QUIET_DISABLE: u16 = 0x0012;
     pub const AI_EXTENT_EMPTY: u16 = 0x0013;
+    pub const ADD_INTEGER: u16 = 0x0014;
     pub const HELLO_OK: u16 = 0x8001;
     pub const DONE: u16 = 0x8002;
     pub const VALUE: u16 = 0x8003;
@@ -40,7 +41,7 @@ pub(super) mod kind {
 
 /// True for a request kind.
 pub fn is_request_kind(k: u16) -> bool {
-    (kind::HELLO..=kind::AI_EXTENT_EMPTY).contains(&k)
+    (kind::HELLO..=kind::ADD_INTEGER).contains(&k)
 }
 
 /// True for an answer kind.

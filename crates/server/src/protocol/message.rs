@@ -75,6 +75,16 @@ pub enum Request<S = String> {
         /// Key.
         key: S,
     },
+    /// Adds `delta` to a record whose value is a decimal integer, locked for update (as SQL's
+    /// `SET balance = balance + delta`).
+    AddInteger {
+        /// Table.
+        table: S,
+        /// Key.
+        key: S,
+        /// What to add.
+        delta: i64,
+    },
     /// Streams every record of a table.
     Scan {
         /// Table.
@@ -248,6 +258,11 @@ impl Request {
                 put_table_key(&mut w, table, key);
                 kind::DELETE
             }
+            Request::AddInteger { table, key, delta } => {
+                put_table_key(&mut w, table, key);
+                w.i64(*delta);
+                kind::ADD_INTEGER
+            }
             Request::Scan { table } => {
                 w.bytes(table.as_bytes());
                 kind::SCAN
@@ -296,6 +311,7 @@ impl Request {
             Request::Insert { .. } => "Insert",
             Request::Update { .. } => "Update",
             Request::Delete { .. } => "Delete",
+            Request::AddInteger { .. } => "AddInteger",
             Request::Scan { .. } => "Scan",
             Request::Commit => "Commit",
             Request::Rollback => "Rollback",
@@ -345,6 +361,11 @@ impl ParsedRequest {
             kind::DELETE => Request::Delete {
                 table: s(&mut r)?,
                 key: s(&mut r)?,
+            },
+            kind::ADD_INTEGER => Request::AddInteger {
+                table: s(&mut r)?,
+                key: s(&mut r)?,
+                delta: r.i64()?,
             },
             kind::SCAN => Request::Scan { table: s(&mut r)? },
             kind::COMMIT => Request::Commit,
@@ -424,6 +445,11 @@ impl ParsedRequest {
                 table: v(table)?,
                 key: v(key)?,
             },
+            Request::AddInteger { table, key, delta } => Request::AddInteger {
+                table: v(table)?,
+                key: v(key)?,
+                delta,
+            },
             Request::Scan { table } => Request::Scan { table: v(table)? },
             Request::Commit => Request::Commit,
             Request::Rollback => Request::Rollback,
@@ -455,6 +481,7 @@ impl ParsedRequest {
             Request::Insert { .. } => kind::INSERT,
             Request::Update { .. } => kind::UPDATE,
             Request::Delete { .. } => kind::DELETE,
+            Request::AddInteger { .. } => kind::ADD_INTEGER,
             Request::Scan { .. } => kind::SCAN,
             Request::CreateTable { .. } => kind::CREATE_TABLE,
             Request::AiExtentEmpty { .. } => kind::AI_EXTENT_EMPTY,

@@ -34,6 +34,11 @@ fn requests() -> Vec<Request> {
             table: tk().0,
             key: tk().1,
         },
+        Request::AddInteger {
+            table: tk().0,
+            key: tk().1,
+            delta: -7,
+        },
         Request::Scan { table: tk().0 },
         Request::Commit,
         Request::Rollback,
