@@ -476,7 +476,13 @@ impl Database {
         Ok(emptied)
     }
 
-    /// Writers waiting for an AI extent to be emptied (`-aistall`); 0 when none is.
+    /// Turns `-aistall` on or off while the database is open (the archiver implies it): with
+    /// it, a writer that finds the next AI extent not Empty waits instead of stopping the log.
+    pub fn set_ai_stall(&self, on: bool) {
+        self.shared.log.set_ai_stall(on);
+    }
+
+    /// Writers waiting now for an Empty AI extent (`-aistall`).
     pub fn ai_stalled_writers(&self) -> u32 {
         self.shared.log.stalled()
     }

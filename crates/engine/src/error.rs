@@ -354,6 +354,32 @@ pub enum Error {
     /// A note decoding error.
     #[error(transparent)]
     Note(#[from] aiextent::Error),
+    /// `aimage aioff` on a database whose after-imaging is off.
+    #[error("after-imaging is already off for {path_stem}; nothing was changed")]
+    AiAlreadyOff {
+        /// The database argument.
+        path_stem: String,
+    },
+    /// An online utility cannot run while a quiet point holds the database.
+    #[error(
+        "{operation} cannot run while a quiet point holds {path_stem}; run `proquiet {path_stem} disable` first"
+    )]
+    QuietPointHeld {
+        /// What was refused.
+        operation: &'static str,
+        /// The database argument.
+        path_stem: String,
+    },
+    /// An online backup could not find a moment without active transactions.
+    #[error(
+        "the online backup waited {waited_millis} ms for {active} active transaction(s) to end and gave up; nothing was written and updates go on: end long transactions and run the backup again"
+    )]
+    BackupPointTimeout {
+        /// How long it waited, ms.
+        waited_millis: u64,
+        /// Transactions still active when it gave up.
+        active: usize,
+    },
 }
 
 /// Every message number the engine uses, with a short description.
@@ -430,6 +456,12 @@ pub const MESSAGES: &[(u32, &str)] = &[
         "after-image file number N since the last AIMAGE BEGIN (each switch)",
     ),
     (12428, "rfutil sequence changed the expected AI sequence"),
+    (90675, "aimage aioff: after-imaging is already off"),
+    (90676, "online utility refused while a quiet point holds"),
+    (
+        90677,
+        "online backup: transactions stayed active past the wait bound",
+    ),
     (
         90599,
         "a restore into the database is in progress or was cut short",
@@ -483,6 +515,9 @@ impl Error {
             Error::MasterBlock(e) => e.msg_number(),
             Error::Structure(e) => e.msg_number(),
             Error::Note(e) => e.msg_number(),
+            Error::AiAlreadyOff { .. } => 90675,
+            Error::QuietPointHeld { .. } => 90676,
+            Error::BackupPointTimeout { .. } => 90677,
         }
     }
 

@@ -24,6 +24,7 @@
 mod admin;
 mod ai;
 mod alloc;
+mod archiver_flag;
 mod bi;
 mod block;
 mod change;
@@ -37,6 +38,7 @@ mod extent;
 mod lockfile;
 mod locks;
 mod log;
+mod online_backup;
 mod open;
 mod path;
 mod pool;
@@ -55,9 +57,11 @@ pub use ai::{
     AiExtentSelector, AiSwitched, OfflineLock, ai_extent_specs, ai_extents, aimage_begin,
     aimage_end, aimage_extent_empty, aimage_new, mark_backedup, set_sequence,
 };
+pub use archiver_flag::set_archiver_enabled;
 pub use db::{AccessMode, Database, EngineStats, OpenOptions};
 pub use error::{Error, MESSAGES, Result};
 pub use eventlog::log_event_at;
+pub use online_backup::{BackupPoint, BackupRecord, TxnHold};
 pub use path::DbPath;
 pub use quiet::QuietPoint;
 pub use recovery::RecoveryReport;

@@ -26,6 +26,8 @@
 //! unless writers stall (`-aistall`): then the append waits, logging 3775 and 3776 at most once
 //! a minute, until an extent is emptied, and goes on by itself.
 
+mod detach;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -226,6 +228,8 @@ pub(crate) struct LogManager {
     /// The BI (`None` on a read-only open, which never writes).
     bi: Option<Box<dyn NoteSink>>,
     ai: Option<AiPipe>,
+    /// After-imaging was turned off online (`aimage aioff`): `ai` is no longer written.
+    ai_detached: AtomicBool,
 }
 
 impl LogManager {
@@ -271,7 +275,15 @@ impl LogManager {
             quiet_admin: Mutex::new(()),
             bi,
             ai,
+            ai_detached: AtomicBool::new(false),
         }
+    }
+
+    /// The AI writer while after-imaging is on (not detached by `aimage aioff`).
+    fn pipe(&self) -> Option<&AiPipe> {
+        self.ai
+            .as_ref()
+            .filter(|_| !self.ai_detached.load(Ordering::SeqCst))
     }
 
     /// Makes room in the AI for a frame of `frame_len` bytes: while it does not fit in the
@@ -299,7 +311,7 @@ impl LogManager {
                 Next::NotEmpty(path) | Next::OnlyOne(path) => {
                     let err = Error::AiExtentFull { path: path.clone() };
                     st.ai_full = Some(path);
-                    if let Some(ai) = &self.ai {
+                    if let Some(ai) = self.pipe() {
                         ai.shared()
                             .log_event(&err.to_string(), Some(err.msg_number()));
                         ai.shared().log_event(
@@ -320,7 +332,7 @@ impl LogManager {
         const RELOG: Duration = Duration::from_secs(60);
         if st.stall_logged.is_none_or(|at| at.elapsed() >= RELOG) {
             st.stall_logged = Some(Instant::now());
-            if let Some(ai) = &self.ai {
+            if let Some(ai) = self.pipe() {
                 ai.shared().log_event(
                     &format!(
                         "Cannot switch to after-image extent {}: it is full",
@@ -454,12 +466,12 @@ impl LogManager {
 
     /// The AI side, while after-imaging is on.
     pub(crate) fn ai(&self) -> Option<&Arc<AiShared>> {
-        self.ai.as_ref().map(AiPipe::shared)
+        self.pipe().map(AiPipe::shared)
     }
 
     /// Closes the AI extents cleanly (after the closing checkpoint).
     pub(crate) fn close_ai(&self) -> Result<()> {
-        match &self.ai {
+        match self.pipe() {
             Some(pipe) => pipe.close(),
             None => Ok(()),
         }
@@ -467,7 +479,7 @@ impl LogManager {
 
     /// Lets the AI extents go without writing (after a failure).
     pub(crate) fn abandon_ai(&self) {
-        if let Some(pipe) = &self.ai {
+        if let Some(pipe) = self.pipe() {
             pipe.abandon();
         }
     }
@@ -618,7 +630,7 @@ impl LogManager {
     }
 
     fn flush(&self, seq: NoteSeq, level: Level) -> Result<()> {
-        let level = if self.ai.is_some() {
+        let level = if self.pipe().is_some() {
             level
         } else {
             Level::Durable
@@ -698,10 +710,11 @@ impl LogManager {
     /// Writes `frames` to the BI and writes and syncs them to the AI (after-imaging on); the
     /// BI is synced only before a switch in the batch.
     fn write_committed(&self, frames: &[u8], alt: &AiFrames) -> Result<()> {
-        let ai = self
-            .ai
-            .as_ref()
-            .expect("a commit level flush has after-imaging on");
+        let Some(ai) = self.pipe() else {
+            // After-imaging was turned off while this flush waited: the BI is the durability
+            // point again.
+            return self.write_all(frames, alt);
+        };
         if frames.is_empty() {
             return Ok(());
         }
@@ -721,7 +734,7 @@ impl LogManager {
             Some(bi) => bi.sync(),
             None => Ok(()),
         };
-        match &self.ai {
+        match self.pipe() {
             Some(ai) if !frames.is_empty() => ai.write(frames, alt, bi_write, bi_sync),
             _ => {
                 bi_write()?;

@@ -205,7 +205,7 @@ fn quiet_points_and_aimage_new_racing_never_deadlock() {
         })
     };
     let (finished, rounds) = std::sync::mpsc::channel();
-    {
+    let quieter = {
         let d = Arc::clone(&d);
         std::thread::spawn(move || {
             for _ in 0..3000 {
@@ -213,12 +213,14 @@ fn quiet_points_and_aimage_new_racing_never_deadlock() {
                 d.quiet_disable(false).unwrap();
             }
             let _ = finished.send(());
-        });
-    }
+        })
+    };
     // A deadlock leaves the threads blocked: fail instead of hanging.
     rounds
         .recv_timeout(Duration::from_secs(60))
         .expect("quiet points and aimage new deadlocked");
+    // Joined, so that its reference to the database is gone before the close below.
+    quieter.join().unwrap();
     done.store(1, Ordering::SeqCst);
     switcher.join().unwrap();
     Arc::into_inner(d).unwrap().close().unwrap();

@@ -12,6 +12,7 @@
 //! which open copies back into the BI.
 
 mod admin;
+mod aioff;
 mod align;
 mod frames;
 mod pipe;
