@@ -38,9 +38,9 @@ pub enum Error {
         /// Its state.
         state: DbState,
     },
-    /// `probkup online` needs the server, which this build does not have.
+    /// `probkup online` of a database no server is running for.
     #[error(
-        "an online backup needs the database server, which is not available; shut the database down and run probkup without `online`"
+        "an online backup needs the database server, and none is running for this database; start it with proserve, or run probkup without `online` on the closed database"
     )]
     OnlineNotSupported,
     /// An incremental backup of a database that has never been backed up.
@@ -294,7 +294,7 @@ pub const MESSAGES: &[(u32, &str)] = &[
     (90900, "I/O error on a backup file or database file"),
     (90901, "backup file exists already"),
     (90902, "database not clean: cannot back it up"),
-    (90903, "online backup needs the server"),
+    (90903, "online backup without a running server"),
     (90904, "incremental backup without a full backup"),
     (90905, "damaged block in the database being backed up"),
     (90906, "extent file does not belong to the database"),

@@ -1,5 +1,5 @@
-//! `probkup` and `prorest` for afterimage: offline full and incremental backups into a
-//! self-describing file (docs/formats/backup.md), restore into a database made by
+//! `probkup` and `prorest` for afterimage: offline and online full and incremental backups
+//! into a self-describing file (docs/formats/backup.md), restore into a database made by
 //! `prostrct create`, and verification of a backup alone (`-vp`) or against the database
 //! (`-vf`).
 //!
@@ -29,9 +29,11 @@
 mod blocks;
 mod control;
 mod dblock;
+mod emit;
 mod error;
 mod fileio;
 mod format;
+mod online;
 mod reader;
 mod restore;
 mod target;
@@ -43,6 +45,7 @@ pub use format::{
     AreaMark, BACKUP_FORMAT_VERSION, BACKUP_MAGIC, BackupHeader, BackupKind, FIXED_HEADER_BYTES,
     TRAILER_BYTES, TRAILER_MAGIC,
 };
+pub use online::{ONLINE_POINT_WAIT, backup_online, backup_online_with};
 pub use reader::{BackupReader, Records};
 pub use restore::{RestoreSummary, restore};
 pub use verify::{

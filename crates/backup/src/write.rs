@@ -6,22 +6,18 @@
 //! directory synced before the live master block records the backup, so a `FILE` always holds
 //! a complete backup; every block copied verified first.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use engine::DbPath;
-use masterblock::{AiSeq, BlockNo, DbState, MasterBlock, MbFlags, NoteSeq};
-use storage::{OpenMode, StorageRef};
+use masterblock::{AiSeq, DbState, MasterBlock, MbFlags, NoteSeq};
+use storage::StorageRef;
 
-use crate::blocks::{self, AreaFiles, AreaLayout};
+use crate::blocks::{AreaFiles, AreaLayout};
 use crate::control::open_control;
 use crate::dblock;
+use crate::emit::{BlockSource, check_high_water, publish, write_temp};
 use crate::error::{Error, Result};
-use crate::fileio::Sink;
-use crate::format::{AreaMark, BackupHeader, BackupKind, Trailer, encode_record};
-
-/// zstd level of `-com`.
-const ZSTD_LEVEL: i32 = 3;
+use crate::format::{AreaMark, BackupHeader, BackupKind};
 
 /// What to back up and how.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,12 +104,19 @@ pub fn backup(
         BackupKind::Full => NoteSeq(0),
         BackupKind::Incremental => mb.note_seq_at_backup,
     };
-    let mut areas = Vec::new();
+    let mut source = FileSource { areas: Vec::new() };
+    let mut marks = Vec::new();
+    let mut block0 = vec![0u8; mb.block_size as usize];
     for area in control.catalogue.data_areas() {
         let files = AreaFiles::open(s, AreaLayout::new(area, mb.block_size), false)?;
         files.check_headers(mb.db_id)?;
-        let high_water = read_high_water(&files, mb.block_size)?;
-        areas.push((files, high_water));
+        files.read_block(0, &mut block0)?;
+        let high_water = check_high_water(&block0, &files.layout)?;
+        marks.push(AreaMark {
+            area: files.layout.area,
+            high_water,
+        });
+        source.areas.push(files);
     }
     let header = BackupHeader {
         kind,
@@ -130,53 +133,11 @@ pub fn backup(
         next_note_seq: mb.next_note_seq,
         ai_seq_switched: ai_switched_to.unwrap_or(AiSeq(0)),
         master: restored_image(&mb, kind, started),
-        areas: areas
-            .iter()
-            .map(|(f, hw)| AreaMark {
-                area: f.layout.area,
-                high_water: *hw,
-            })
-            .collect(),
+        areas: marks,
         catalogue: control.catalogue.clone(),
     };
-    let tmp = temp_path(file);
-    if s.exists(&tmp) {
-        s.remove(&tmp).map_err(Error::io("remove", &tmp))?;
-    }
-    let out = s
-        .open(&tmp, OpenMode::CreateNew)
-        .map_err(Error::io("create", &tmp))?;
-    let mut sink = Sink::new(out.clone());
-    let write_err = Error::io("write", &tmp);
-    sink.write_all(&header.encode()).map_err(write_err)?;
-    sink.start_section();
-    let blocks = if opts.compress {
-        let mut encoder = zstd::stream::write::Encoder::new(&mut sink, ZSTD_LEVEL)
-            .and_then(|mut e| e.include_checksum(true).map(|()| e))
-            .map_err(Error::io("compress into", &tmp))?;
-        let n = copy_blocks(&mut encoder, &areas, &header, &tmp, progress)?;
-        encoder.finish().map_err(Error::io("write", &tmp))?;
-        n
-    } else {
-        copy_blocks(&mut sink, &areas, &header, &tmp, progress)?
-    };
-    let (stream_crc, stored_stream_bytes) = sink.section();
-    let raw_stream_bytes = blocks * header.record_bytes() as u64;
-    let trailer = Trailer::encode(
-        blocks,
-        stored_stream_bytes,
-        raw_stream_bytes,
-        stream_crc,
-        sink.file_crc(),
-    );
-    sink.write_all(&trailer).map_err(Error::io("write", &tmp))?;
-    sink.flush_buf().map_err(Error::io("write", &tmp))?;
-    let file_bytes = sink.position();
-    out.sync().map_err(Error::io("sync", &tmp))?;
-    s.rename(&tmp, file).map_err(Error::io("rename", &tmp))?;
-    let dir = file.parent().unwrap_or(Path::new("/"));
-    s.sync_dir(dir)
-        .map_err(Error::io("sync the directory", dir))?;
+    let written = write_temp(s, file, &header, &mut source, progress)?;
+    publish(s, file)?;
     control.master.update(|m| {
         m.backup_counter = header.backup_counter;
         match kind {
@@ -189,11 +150,11 @@ pub fn backup(
     Ok(BackupSummary {
         kind,
         file: file.to_path_buf(),
-        blocks,
-        block_bytes: blocks * u64::from(mb.block_size),
-        stored_stream_bytes,
-        raw_stream_bytes,
-        file_bytes,
+        blocks: written.blocks,
+        block_bytes: written.blocks * u64::from(mb.block_size),
+        stored_stream_bytes: written.stored_stream_bytes,
+        raw_stream_bytes: written.raw_stream_bytes,
+        file_bytes: written.file_bytes,
         backup_counter: header.backup_counter,
         ai_switched_to,
         elapsed_micros: u64::try_from(elapsed).unwrap_or(0),
@@ -215,7 +176,7 @@ fn check_backupable(mb: &MasterBlock, db: &DbPath, opts: BackupOptions) -> Resul
 }
 
 /// The master block the restored database gets (docs/formats/backup.md).
-fn restored_image(mb: &MasterBlock, kind: BackupKind, now: i64) -> MasterBlock {
+pub(crate) fn restored_image(mb: &MasterBlock, kind: BackupKind, now: i64) -> MasterBlock {
     let mut image = *mb;
     image.backup_counter = mb.backup_counter + 1;
     match kind {
@@ -238,77 +199,17 @@ fn restored_image(mb: &MasterBlock, kind: BackupKind, now: i64) -> MasterBlock {
     image
 }
 
-/// Reads and checks block 0 of an area and returns its high water.
-fn read_high_water(files: &AreaFiles, block_size: u32) -> Result<u32> {
-    let mut buf = vec![0u8; block_size as usize];
-    files.read_block(0, &mut buf)?;
-    let area = files.layout.area;
-    let damaged = |reason: String| Error::DamagedBlock {
-        path: files.layout.extents[0].path.clone(),
-        area,
-        block: BlockNo(0),
-        reason,
-    };
-    blocks::verify(&buf, area, BlockNo(0)).map_err(damaged)?;
-    let high_water =
-        blocks::area_high_water(&buf).ok_or_else(|| damaged("it is not an area header".into()))?;
-    if high_water == 0
-        || files
-            .layout
-            .capacity()
-            .is_some_and(|c| u64::from(high_water) > c)
-    {
-        return Err(damaged(format!(
-            "its high water {high_water} is outside the area"
-        )));
-    }
-    Ok(high_water)
+/// The blocks of a closed database, read from its extent files.
+struct FileSource {
+    areas: Vec<AreaFiles>,
 }
 
-/// Writes the record of every block the backup takes; returns how many.
-fn copy_blocks(
-    out: &mut dyn Write,
-    areas: &[(AreaFiles, u32)],
-    header: &BackupHeader,
-    tmp: &Path,
-    progress: &mut dyn FnMut(&str),
-) -> Result<u64> {
-    let bs = header.block_size as usize;
-    let mut buf = vec![0u8; bs];
-    let mut record = Vec::with_capacity(header.record_bytes());
-    let mut total = 0u64;
-    for (files, high_water) in areas {
-        let area = files.layout.area;
-        let mut taken = 0u64;
-        for no in 0..*high_water {
-            files.read_block(u64::from(no), &mut buf)?;
-            if blocks::is_zero(&buf) {
-                continue;
-            }
-            if no != 0 && blocks::last_note_seq(&buf) < header.since_note_seq.0 {
-                continue;
-            }
-            let block = BlockNo(no);
-            blocks::verify(&buf, area, block).map_err(|reason| Error::DamagedBlock {
-                path: files
-                    .layout
-                    .locate(u64::from(no))
-                    .map(|(i, _)| files.layout.extents[i].path.clone())
-                    .unwrap_or_default(),
-                area,
-                block,
-                reason,
-            })?;
-            record.clear();
-            encode_record(&mut record, area, block, &buf);
-            out.write_all(&record).map_err(Error::io("write", tmp))?;
-            taken += 1;
-        }
-        progress(&format!(
-            "Area {area} \"{}\": {taken} blocks backed up (high water {high_water}).",
-            files.layout.name
-        ));
-        total += taken;
+impl BlockSource for FileSource {
+    fn read(&mut self, i: usize, no: u32, buf: &mut [u8]) -> Result<()> {
+        self.areas[i].read_block(u64::from(no), buf)
     }
-    Ok(total)
+
+    fn layout(&self, i: usize) -> &AreaLayout {
+        &self.areas[i].layout
+    }
 }
