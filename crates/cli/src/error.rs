@@ -102,6 +102,14 @@ pub enum Error {
         /// The backup crate's error.
         source: Box<backup::Error>,
     },
+    /// An AI archiver error (`rfutil aiarchiver`, `aiarchive extent`).
+    #[error("{source}")]
+    Archiver {
+        /// The database, for the event log.
+        db: Option<DbPath>,
+        /// The archiver's error.
+        source: Box<aiarchiver::Error>,
+    },
     /// A roll forward error (`rfutil roll forward`).
     #[error("{source}")]
     RollForward {
@@ -148,6 +156,7 @@ impl Error {
             Error::NoFullExtent => 90709,
             Error::Workload { source, .. } => source.msg_number(),
             Error::Backup { source, .. } => source.msg_number(),
+            Error::Archiver { source, .. } => source.msg_number(),
             Error::RollForward { source, .. } => source.msg_number(),
             Error::Server { source, .. } => source.msg_number(),
         }
@@ -159,6 +168,7 @@ impl Error {
             Error::Engine { db, .. }
             | Error::Workload { db, .. }
             | Error::Backup { db, .. }
+            | Error::Archiver { db, .. }
             | Error::RollForward { db, .. }
             | Error::Server { db, .. } => db.as_ref(),
             _ => None,
@@ -252,7 +262,7 @@ pub const MESSAGES: &[(u32, &str)] = &[
 /// Every message number of every crate, with the crate that owns it, sorted by number.
 pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
     let mut all = Vec::new();
-    let sets: [(&str, &[(u32, &str)]); 10] = [
+    let sets: [(&str, &[(u32, &str)]); 11] = [
         ("masterblock", masterblock::MESSAGES),
         ("structure", structure::MESSAGES),
         ("aiextent", aiextent::MESSAGES),
@@ -262,6 +272,7 @@ pub fn all_messages() -> Vec<(u32, &'static str, &'static str)> {
         ("backup", backup::MESSAGES),
         ("rollforward", rollforward::MESSAGES),
         ("server", server::MESSAGES),
+        ("aiarchiver", aiarchiver::MESSAGES),
         ("cli", MESSAGES),
     ];
     for (krate, set) in sets {

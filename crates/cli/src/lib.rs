@@ -23,6 +23,7 @@ pub mod prostrct;
 pub mod proutil;
 pub mod rfutil;
 mod rfutil_aimage;
+mod rfutil_archiver;
 mod rfutil_rollforward;
 mod templates;
 

@@ -1,5 +1,6 @@
-//! `probkup [online] db [incremental] FILE [-com] [-verbose]`: an offline backup of a closed
-//! database into a new file (docs/formats/backup.md).
+//! `probkup [online] db [incremental] FILE [-com] [-verbose]`: a backup into a new file
+//! (docs/formats/backup.md), of the closed database, or with `online` by its server while
+//! updates go on.
 //!
 //! Invariant: like every command, a failure prints `probkup: text (number)` on standard error,
 //! goes to the database's `.lg` when the database exists, and exits non-zero; the summary of a
@@ -17,12 +18,15 @@ use crate::{Console, Error, real_storage, say};
 
 const HELP: &str = "usage: probkup [online] db [incremental] FILE [-com] [-verbose]
 
-Backs up the closed database db into the new file FILE (an existing FILE is refused).
+Backs up the closed database db into the new file FILE (an existing FILE is refused); with
+`online`, the running server of db writes FILE while updates go on (transactions are held only
+while none is active, for the switch and a checkpoint).
   incremental  only the blocks changed since the last backup (or rfutil mark backedup)
   -com         compress the blocks (zstd)
   -verbose     print each step
 With after-imaging on, the busy AI extent is switched first: the new busy extent is the first
-to roll forward onto this backup. `online` needs the database server (not available).";
+to roll forward onto this backup (an online backup stops, writing nothing, when that extent is
+not Empty).";
 
 /// Wraps backup errors on `db` so they reach its event log.
 pub(crate) fn on_db(db: &DbPath) -> impl Fn(backup::Error) -> Error + '_ {
@@ -58,17 +62,13 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
     }
     let mut opts = BackupOptions::default();
     let mut verbose = false;
+    let mut online = false;
     let mut positional = Vec::new();
     for (i, word) in words.iter().enumerate() {
         match word.as_str() {
             "-com" => opts.compress = true,
             "-verbose" => verbose = true,
-            "online" if i == 0 => {
-                return Err(Error::Backup {
-                    db: None,
-                    source: Box::new(backup::Error::OnlineNotSupported),
-                });
-            }
+            "online" if i == 0 => online = true,
             "incremental" if !positional.is_empty() => opts.incremental = true,
             w if w.starts_with('-') && w.len() > 1 => {
                 return Err(Error::Usage(format!("unknown option `{w}`\n{HELP}")));
@@ -87,7 +87,11 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
             let _ = writeln!(console.out, "{line}");
         }
     };
-    let sum = backup::backup(&storage, &db, &file, opts, &mut progress).map_err(on_db(&db))?;
+    let sum = if online {
+        online_backup(&storage, &db, &file, opts, &mut progress)?
+    } else {
+        backup::backup(&storage, &db, &file, opts, &mut progress).map_err(on_db(&db))?
+    };
     let kind = match sum.kind {
         BackupKind::Full => "Full",
         BackupKind::Incremental => "Incremental",
@@ -136,4 +140,38 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
         ),
     );
     Ok(())
+}
+
+/// `probkup online`: the server of `db` writes the backup.
+fn online_backup(
+    storage: &storage::StorageRef,
+    db: &DbPath,
+    file: &Path,
+    opts: BackupOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<backup::BackupSummary, Error> {
+    let client = server::Client::connect_db(storage, db)
+        .ok_or_else(|| on_db(db)(backup::Error::OnlineNotSupported))?;
+    let r = client
+        .probkup_online(file, opts.incremental, opts.compress)
+        .map_err(crate::error::on_server(db))?;
+    for line in &r.progress {
+        progress(line);
+    }
+    Ok(backup::BackupSummary {
+        kind: if r.incremental {
+            BackupKind::Incremental
+        } else {
+            BackupKind::Full
+        },
+        file: PathBuf::from(r.file),
+        blocks: r.blocks,
+        block_bytes: r.block_bytes,
+        stored_stream_bytes: r.stored_stream_bytes,
+        raw_stream_bytes: r.raw_stream_bytes,
+        file_bytes: r.file_bytes,
+        backup_counter: r.backup_counter,
+        ai_switched_to: (r.ai_switched_to != 0).then_some(masterblock::AiSeq(r.ai_switched_to)),
+        elapsed_micros: r.elapsed_micros,
+    })
 }

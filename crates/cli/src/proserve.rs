@@ -1,5 +1,5 @@
-//! `proserve db [-B buffers] [-aistall]`: starts the broker in the background and returns once it accepts
-//! clients.
+//! `proserve db [-B buffers] [-aistall] [-aiarcdir DIRS [-aiarcinterval N] [-aiarcdircreate]]`:
+//! starts the broker in the background and returns once it accepts clients.
 //!
 //! The command re-executes its own program with the hidden first word `--broker`, detached in
 //! its own process group with standard input and error on /dev/null; the broker writes one
@@ -23,26 +23,34 @@ const BROKER_FLAG: &str = "--broker";
 /// How long `proserve` waits for the broker to accept clients.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-const HELP: &str = "usage: proserve db [-B buffers] [-aistall]
+const HELP: &str = "usage: proserve db [-B buffers] [-aistall] [-aiarcdir DIRS [-aiarcinterval N] [-aiarcdircreate]]
 
   Starts a server (broker) for db in the background and returns once it accepts clients.
   Clients (proclient, proquiet, and rfutil / prostrct for their online qualifiers) find it
   through db.lk. Stop it with proshut db -by | -bn | -F.
   -aistall  when the next after-image extent is not empty, hold the writers (3775, 3776 in
             db.lg) until one is emptied instead of stopping the server (3774)
-  Not yet supported: -aiarcdir, -aiarcinterval, -aiarcdircreate.";
+  -aiarcdir DIRS  enable the AI archiver with these directories (absolute, comma-separated)
+            before starting, as rfutil db -C aiarchiver enable does; the server runs the
+            archiver daemon whenever the archiver is enabled, and -aistall with it
+  -aiarcinterval N  with -aiarcdir: switch the busy extent every N seconds (120 to 86400;
+            0 or absent: archive only extents that fill or are switched)
+  -aiarcdircreate   with -aiarcdir: create missing directories";
 
 /// What the command line asks for.
 struct Settings {
     db: DbPath,
     buffers: usize,
     ai_stall: bool,
+    /// `-aiarcdir` and its companions.
+    archiver: Option<aiarchiver::Settings>,
 }
 
 fn parse(words: &[String]) -> Result<Settings, Error> {
     let mut db = None;
     let mut buffers = OpenOptions::default().buffers;
     let mut ai_stall = false;
+    let (mut arc_dirs, mut arc_interval, mut arc_create) = (None::<String>, None::<u64>, false);
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         match word.as_str() {
@@ -55,14 +63,23 @@ fn parse(words: &[String]) -> Result<Settings, Error> {
                 })?;
             }
             "-aistall" => ai_stall = true,
-            "-aiarcdir" | "-aiarcinterval" | "-aiarcdircreate" => {
-                return Err(Error::Server {
-                    db: None,
-                    source: Box::new(server::Error::NotYet {
-                        option: word.clone(),
-                    }),
-                });
+            "-aiarcdir" => {
+                let list = iter
+                    .next()
+                    .ok_or_else(|| Error::Usage("-aiarcdir needs a directory list".into()))?;
+                arc_dirs = Some(list.clone());
             }
+            "-aiarcinterval" => {
+                let value = iter
+                    .next()
+                    .ok_or_else(|| Error::Usage("-aiarcinterval needs seconds".into()))?;
+                arc_interval = Some(value.parse().map_err(|_| {
+                    Error::Usage(format!(
+                        "-aiarcinterval `{value}` is not a number of seconds"
+                    ))
+                })?);
+            }
+            "-aiarcdircreate" => arc_create = true,
             w if w.starts_with('-') => {
                 return Err(Error::Usage(format!("unknown option `{w}`\n{HELP}")));
             }
@@ -75,10 +92,27 @@ fn parse(words: &[String]) -> Result<Settings, Error> {
         }
     }
     let db = db.ok_or_else(|| Error::Usage(format!("a database is required\n{HELP}")))?;
+    let archiver = match arc_dirs {
+        Some(dirs) => Some(
+            aiarchiver::Settings::new(&dirs, arc_interval.unwrap_or(0), arc_create).map_err(
+                |source| Error::Archiver {
+                    db: Some(db.clone()),
+                    source: Box::new(source),
+                },
+            )?,
+        ),
+        None if arc_interval.is_some() || arc_create => {
+            return Err(Error::Usage(format!(
+                "-aiarcinterval and -aiarcdircreate go with -aiarcdir\n{HELP}"
+            )));
+        }
+        None => None,
+    };
     Ok(Settings {
         db,
         buffers,
         ai_stall,
+        archiver,
     })
 }
 
@@ -210,6 +244,8 @@ fn broker(args: &[OsString]) -> ExitCode {
             ..OpenOptions::default()
         },
         socket: None,
+        archiver: settings.archiver.clone(),
+        archiver_daemon: aiarchiver::DaemonOptions::default(),
     };
     let storage = real_storage();
     let handle = match server::serve(storage.clone(), &settings.db, options) {

@@ -23,6 +23,12 @@ const HELP: &str = "usage: rfutil db -C qualifier
                                      sequence startdate all; SEARCH: extnum name sequence
   aimage scan [verbose] -a FILE      what an after-image file holds
   aiverify partial | full -a FILE    check an after-image file
+  aimage aioff                       after-imaging off online (through the server)
+  aiarchiver enable -aiarcdir DIRS [-aiarcinterval N] [-aiarcdircreate]
+                                     turn on the AI archiver (DIRS: absolute, comma-separated;
+                                     N: 0 on demand, or 120 to 86400 seconds between switches)
+  aiarchiver disable | setdir DIRS [-aiarcdircreate] | setinterval N
+  aiarchive extent EXTENT TARGET     copy a full extent to the new file TARGET, mark it empty
   sequence                           expected AI sequence := current (on an OS copy)
   roll forward [retry] [verbose] [endtime yyyy:mm:dd:hh:mm:ss | endtrans N] [oplock] [-B n]
       (-a FILE | -ailist LISTFILE)   apply after-image files to a backup or a copy
@@ -125,6 +131,9 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
         }
         ["aiverify", mode] if *mode == "partial" || *mode == "full" => {
             ai::verify(console, &needs_file(file)?, *mode == "full")
+        }
+        ["aimage", "aioff"] | ["aiarchiver", ..] | ["aiarchive", ..] => {
+            crate::rfutil_archiver::run(console, &storage, &db, &words)
         }
         ["sequence"] | ["roll", ..] => crate::rfutil_rollforward::run(console, &db, &lower, file),
         _ => Err(Error::Usage(format!(

@@ -12,90 +12,39 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::run_tool as run;
-use engine::{AccessMode, Database, DbPath, OpenOptions};
+use common::served::{Stopper, finish, spawn_tool, sums, wait_until};
+use engine::DbPath;
 
 /// Accounts per branch of the test's TPC-B tables.
 const ACCOUNTS: &str = "200";
 
 /// `proclient db workload tpcb --clients 4 --tx N` as a background child process.
 fn spawn_load(db: &str, tx: u32) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--tool", "proclient", db, "workload", "tpcb", "--accounts"])
-        .arg(ACCOUNTS)
-        .args(["--clients", "4", "--seed", "7", "--tx"])
-        .arg(tx.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for a background load; (success, stdout, stderr).
-fn finish(child: Child) -> (bool, String, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let tx = tx.to_string();
+    spawn_tool(&[
+        "proclient",
+        db,
+        "workload",
+        "tpcb",
+        "--accounts",
+        ACCOUNTS,
+        "--clients",
+        "4",
+        "--seed",
+        "7",
+        "--tx",
+        &tx,
+    ])
 }
 
 /// A database `db` with after-imaging on `st` (AI extent lines) and TPC-B tables, not served.
 fn bank(dir: &Path, st: &str) -> String {
-    let db = dir.join("db").to_str().unwrap().to_string();
-    run("prodb", &[&db, "empty"]).ok();
-    std::fs::write(dir.join("db.st"), st).unwrap();
-    run("prostrct", &["add", &db]).ok();
-    run(
-        "proclient",
-        &[
-            &db,
-            "workload",
-            "tpcb",
-            "--init",
-            "--accounts",
-            ACCOUNTS,
-            "--tx",
-            "10",
-        ],
-    )
-    .ok();
-    run("proutil", &[&db, "-C", "truncate", "bi"]).ok();
-    run("rfutil", &[&db, "-C", "mark", "backedup"]).ok();
-    run("rfutil", &[&db, "-C", "aimage", "begin"]).ok();
-    db
-}
-
-fn sums(db: &str) -> workload::TpcbSums {
-    let storage: storage::StorageRef = Arc::new(storage::RealStorage);
-    let path = DbPath::parse(db).unwrap();
-    let opts = OpenOptions {
-        access: AccessMode::ReadWrite,
-        ..OpenOptions::default()
-    };
-    let d = Database::open(storage, &path, opts).unwrap();
-    let sums = workload::tpcb_check(&d).unwrap();
-    d.close().unwrap();
-    sums
-}
-
-/// Stops the broker of a failed test (`proshut -F`) so that no process outlives the test.
-struct Stopper(String);
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        let storage: storage::StorageRef = Arc::new(storage::RealStorage);
-        let path = DbPath::parse(&self.0).unwrap();
-        if server::Client::connect_db(&storage, &path).is_some() {
-            let _ = run("proshut", &[&self.0, "-F"]);
-        }
-    }
+    common::served::bank(dir, st, ACCOUNTS)
 }
 
 /// Step 5 of both procedures: every database file (control area, data, BI, AI extents).
@@ -164,14 +113,6 @@ fn restore_and_compare(dir: &Path, db: &str, copy_dir: &Path, first: u64) {
 fn file_number(out: &str) -> u64 {
     let rest = out.split("file number ").nth(1).expect(out);
     rest.split_whitespace().next().unwrap().parse().unwrap()
-}
-
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn log_text(dir: &Path) -> String {

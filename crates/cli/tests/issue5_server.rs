@@ -103,7 +103,9 @@ impl Drop for Stopper {
 fn served_workload_then_by() {
     let dir = tempfile::tempdir().unwrap();
     let db = bank(&dir);
-    run("proserve", &[&db, "-aiarcdir", "/tmp"]).fails_with(91111);
+    run("proserve", &[&db, "-aiarcdir", "relative/dir"]).fails_with(91209);
+    // The archiver needs after-imaging, which this database does not have.
+    run("proserve", &[&db, "-aiarcdir", "/tmp"]).fails_with(91212);
     let _stopper = Stopper(db.clone());
     let started = run("proserve", &[&db]).ok();
     assert!(started.out.contains("Server started"), "{}", started.out);

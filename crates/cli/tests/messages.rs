@@ -41,6 +41,7 @@ fn numbers_are_unique_and_in_their_ranges() {
             "backup" => 90900..=90999,
             "rollforward" => 91000..=91099,
             "server" => 91100..=91199,
+            "aiarchiver" => 91200..=91299,
             "cli" => 90700..=90799,
             other => panic!("unknown crate {other}"),
         };

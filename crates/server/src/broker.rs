@@ -31,6 +31,11 @@ pub struct ServeOptions {
     pub open: OpenOptions,
     /// The socket path; `None`: [`socket_path`] (`db.sock` next to the database).
     pub socket: Option<PathBuf>,
+    /// `-aiarcdir` (with `-aiarcinterval`, `-aiarcdircreate`): enable the AI archiver with
+    /// these settings before opening, as `rfutil aiarchiver enable` would.
+    pub archiver: Option<aiarchiver::Settings>,
+    /// How the archiver daemon polls (tests shorten it).
+    pub archiver_daemon: aiarchiver::DaemonOptions,
 }
 
 /// How the server stopped.
@@ -71,6 +76,12 @@ pub(crate) struct Shared {
     pub conns_cv: Condvar,
     pub stop: Mutex<StopState>,
     pub stop_cv: Condvar,
+    /// The AI archiver daemon while it runs.
+    pub archiver: Mutex<Option<aiarchiver::ArchiverHandle>>,
+    /// How the daemon is started.
+    pub archiver_daemon: aiarchiver::DaemonOptions,
+    /// `-aistall` as the server was started (restored when the archiver is disabled).
+    pub aistall: bool,
 }
 
 impl Shared {
@@ -130,6 +141,46 @@ impl Shared {
         let _ = UnixStream::connect(&self.socket);
     }
 
+    /// Starts the archiver daemon on `db` with `settings` unless it runs.
+    pub(crate) fn start_archiver(
+        &self,
+        db: &Arc<Database>,
+        settings: aiarchiver::Settings,
+    ) -> Result<()> {
+        let mut slot = self.archiver.lock();
+        if slot
+            .as_ref()
+            .is_some_and(aiarchiver::ArchiverHandle::is_running)
+        {
+            if let Some(handle) = slot.as_ref() {
+                handle.update_settings(settings);
+            }
+            return Ok(());
+        }
+        db.set_ai_stall(true);
+        *slot = Some(aiarchiver::Archiver::start_with(
+            Arc::clone(db),
+            settings,
+            self.archiver_daemon.clone(),
+        )?);
+        Ok(())
+    }
+
+    /// Stops the archiver daemon if it runs.
+    pub(crate) fn stop_archiver(&self) {
+        let handle = self.archiver.lock().take();
+        if let Some(handle) = handle {
+            handle.stop();
+        }
+    }
+
+    /// Wakes the archiver daemon (an extent may have become Full).
+    pub(crate) fn wake_archiver(&self) {
+        if let Some(handle) = self.archiver.lock().as_ref() {
+            handle.wake();
+        }
+    }
+
     /// The requester of an emergency stop wrote its answer.
     pub(crate) fn answered(&self) {
         self.stop.lock().answered = true;
@@ -186,11 +237,20 @@ pub fn serve(storage: StorageRef, db: &DbPath, opts: ServeOptions) -> Result<Ser
             limit: MAX_SOCKET_PATH_BYTES,
         });
     }
+    if let Some(settings) = &opts.archiver {
+        aiarchiver::enable(&storage, db, settings)?;
+    }
+    // The archiver implies -aistall: a writer waits for it to empty an extent.
+    let archiving = engine::describe(&storage, db)
+        .map(|d| d.master.flags.archiver_enabled && d.master.ai_enabled)
+        .unwrap_or(false);
+    let aistall = opts.open.ai_stall;
     let open = OpenOptions {
         server_socket: Some(socket.clone()),
+        ai_stall: aistall || archiving,
         ..opts.open
     };
-    let database = Database::open(storage.clone(), db, open)?;
+    let database = Arc::new(Database::open(storage.clone(), db, open)?);
     // We hold the lock, so a socket file left here is a dead server's. Sockets are operating
     // system objects, not database files: they are made and removed with std directly.
     if socket.exists() {
@@ -201,7 +261,7 @@ pub fn serve(storage: StorageRef, db: &DbPath, opts: ServeOptions) -> Result<Ser
         storage,
         path: db.clone(),
         socket,
-        db: Mutex::new(Some(Arc::new(database))),
+        db: Mutex::new(Some(Arc::clone(&database))),
         conns: Mutex::new(HashMap::new()),
         conns_cv: Condvar::new(),
         stop: Mutex::new(StopState {
@@ -212,7 +272,17 @@ pub fn serve(storage: StorageRef, db: &DbPath, opts: ServeOptions) -> Result<Ser
             ai_full: false,
         }),
         stop_cv: Condvar::new(),
+        archiver: Mutex::new(None),
+        archiver_daemon: opts.archiver_daemon.clone(),
+        aistall,
     });
+    if archiving {
+        let settings = aiarchiver::read_settings(shared.storage.as_ref(), db)?;
+        if let Some(settings) = settings {
+            shared.start_archiver(&database, settings)?;
+        }
+    }
+    drop(database);
     shared.log(
         &format!(
             "server started for {db} (process {}), listening on {}",
@@ -278,6 +348,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: UnixListener) -> Result<Stopped> 
             stop.ai_full,
         )
     };
+    shared.stop_archiver();
     if ai_full {
         return Ok(stop_ai_full(shared));
     }

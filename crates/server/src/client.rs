@@ -25,8 +25,8 @@ use storage::StorageRef;
 use crate::error::{Error, Result};
 use crate::lockinfo::server_info;
 use crate::protocol::{
-    self, EmptyWhich, MAGIC, ParsedResponse, QuietSwitch, ReadOutcome, Request, Response,
-    ShutdownMode, TableEntry, VERSION,
+    self, ArchiverCommand, BackupReport, EmptyWhich, MAGIC, ParsedResponse, QuietSwitch,
+    ReadOutcome, Request, Response, ShutdownMode, TableEntry, VERSION,
 };
 
 /// How long the greeting may take.
@@ -346,6 +346,41 @@ impl Client {
         match self.call(&Request::AiExtentEmpty { which })? {
             Response::ExtentEmptied { extent } => Ok(extent),
             other => Err(unexpected("ExtentEmptied", &other)),
+        }
+    }
+
+    /// `probkup online`: the server writes the backup file `file` (absolute) while updates
+    /// go on; its report once the file and the master block are durable.
+    pub fn probkup_online(
+        &self,
+        file: &Path,
+        incremental: bool,
+        compress: bool,
+    ) -> Result<BackupReport> {
+        match self.call(&Request::ProbkupOnline {
+            file: file.display().to_string(),
+            incremental,
+            compress,
+        })? {
+            Response::BackupDone(report) => Ok(report),
+            other => Err(unexpected("BackupDone", &other)),
+        }
+    }
+
+    /// `rfutil aimage aioff`: after-imaging off online; the lines to print.
+    pub fn ai_off(&self) -> Result<Vec<String>> {
+        self.report(&Request::AiOff)
+    }
+
+    /// `rfutil aiarchiver ...` or `aiarchive extent` online; the lines to print.
+    pub fn archiver(&self, command: ArchiverCommand) -> Result<Vec<String>> {
+        self.report(&Request::Archiver { command })
+    }
+
+    fn report(&self, request: &Request) -> Result<Vec<String>> {
+        match self.call(request)? {
+            Response::Report(lines) => Ok(lines),
+            other => Err(unexpected("Report", &other)),
         }
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use engine::{Database, Txn};
 use masterblock::AreaNo;
 
+use crate::admin;
 use crate::broker::Shared;
 use crate::error::{Error, Result};
 use crate::protocol::{
@@ -215,8 +216,9 @@ fn serve_requests(shared: &Shared, db: &Database, id: u64, peer: u32, io: &mut I
             }
             continue;
         }
-        // `AiNew` and `QuietEnable` refuse with 3774 and change nothing.
-        let stops_log = !matches!(request, Request::AiNew | Request::QuietEnable { .. });
+        // Only a change of a transaction stops the log with 3774; the utilities that switch
+        // (`AiNew`, `QuietEnable`, `ProbkupOnline`, the archiver) refuse and change nothing.
+        let stops_log = in_txn_request(&request);
         let fails_txn = in_txn_request(&request) && txn.is_some();
         let (answer, log_stopped) = match handle(shared, db, &mut txn, request) {
             Ok(r) => (r, false),
@@ -380,6 +382,22 @@ fn handle<'db>(
             outside_txn(txn, "AiExtents")?;
             Response::Extents(db.ai_extents()?.iter().map(Extent::from).collect())
         }
+        Request::ProbkupOnline {
+            file,
+            incremental,
+            compress,
+        } => {
+            outside_txn(txn, "ProbkupOnline")?;
+            admin::probkup_online(shared, db, &file, incremental, compress)?
+        }
+        Request::AiOff => {
+            outside_txn(txn, "AiOff")?;
+            admin::ai_off(shared, db)?
+        }
+        Request::Archiver { command } => {
+            outside_txn(txn, "Archiver")?;
+            admin::archiver(shared, command)?
+        }
         Request::AiNew => {
             outside_txn(txn, "AiNew")?;
             let s = db.ai_new()?;
@@ -390,6 +408,7 @@ fn handle<'db>(
                 ),
                 None,
             );
+            shared.wake_archiver();
             Response::Switched {
                 from_extent: s.from_extent,
                 to_extent: s.to_extent,
@@ -441,6 +460,7 @@ fn handle<'db>(
                     })
                 }
             };
+            shared.wake_archiver();
             Response::QuietEnabled { switched }
         }
         Request::QuietDisable { markbackedup } => {

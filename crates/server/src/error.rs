@@ -1,6 +1,6 @@
 //! The server error enum: every failure of the broker, its protocol and its client, each with
-//! its message number (91100-91199), the engine's number for a wrapped engine error, or the
-//! number the server reported for a remote error.
+//! its message number (91100-91199), the wrapped error's number for an engine, backup or
+//! archiver error, or the number the server reported for a remote error.
 
 use std::path::PathBuf;
 
@@ -10,6 +10,12 @@ pub enum Error {
     /// The engine refused an operation; its own message number applies.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// An online backup failed; the backup's own message number applies.
+    #[error(transparent)]
+    Backup(#[from] backup::Error),
+    /// The archiver refused or failed; its own message number applies.
+    #[error(transparent)]
+    Archiver(#[from] aiarchiver::Error),
     /// The server reported an error: its text and number, printed as they are.
     #[error("{text}")]
     Remote {
@@ -101,12 +107,6 @@ pub enum Error {
         /// Seconds waited.
         seconds: u64,
     },
-    /// A `proserve` option not implemented yet.
-    #[error("proserve {option} is not yet supported by this server")]
-    NotYet {
-        /// The option.
-        option: String,
-    },
     /// The socket path does not fit a Unix socket address.
     #[error(
         "the server socket path {path} is {bytes} bytes long, over the {limit}-byte limit of a Unix socket; move the database to a shorter path"
@@ -194,6 +194,8 @@ impl Error {
     pub fn msg_number(&self) -> u32 {
         match self {
             Error::Engine(e) => e.msg_number(),
+            Error::Backup(e) => e.msg_number(),
+            Error::Archiver(e) => e.msg_number(),
             Error::Remote { number, .. } => *number,
             Error::ServedDatabase { .. } => 91100,
             Error::TxnAlreadyOpen => 91101,
@@ -205,7 +207,6 @@ impl Error {
             Error::NoServer { .. } => 91108,
             Error::Disconnected { .. } => 91109,
             Error::StartTimeout { .. } => 91110,
-            Error::NotYet { .. } => 91111,
             Error::SocketPathTooLong { .. } => 91113,
             Error::FrameTooLarge { .. } => 91114,
             Error::FrameVersion { .. } => 91115,
@@ -266,7 +267,6 @@ pub const MESSAGES: &[(u32, &str)] = &[
     (91108, "no server running for the database"),
     (91109, "server closed the connection"),
     (91110, "server did not accept clients in time"),
-    (91111, "proserve option not yet supported"),
     (91112, "server started (event log)"),
     (91113, "server socket path too long"),
     (91114, "frame payload over the limit"),

@@ -23,6 +23,7 @@
 //! # Ok::<(), server::Error>(())
 //! ```
 
+mod admin;
 mod broker;
 mod client;
 mod conn;
@@ -35,4 +36,4 @@ pub use broker::{ServeOptions, ServerHandle, Stopped, serve};
 pub use client::{Client, ClientTxn, ServerConnector};
 pub use error::{Error, MESSAGES, Result};
 pub use lockinfo::{MAX_SOCKET_PATH_BYTES, ServerInfo, server_info, socket_path};
-pub use protocol::{EmptyWhich, QuietSwitch, ShutdownMode};
+pub use protocol::{ArchiverCommand, BackupReport, EmptyWhich, QuietSwitch, ShutdownMode};

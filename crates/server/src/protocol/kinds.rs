@@ -24,6 +24,9 @@ pub(super) mod kind {
     pub const QUIET_DISABLE: u16 = 0x0012;
     pub const AI_EXTENT_EMPTY: u16 = 0x0013;
     pub const ADD_INTEGER: u16 = 0x0014;
+    pub const PROBKUP_ONLINE: u16 = 0x0015;
+    pub const AI_OFF: u16 = 0x0016;
+    pub const ARCHIVER: u16 = 0x0017;
     pub const HELLO_OK: u16 = 0x8001;
     pub const DONE: u16 = 0x8002;
     pub const VALUE: u16 = 0x8003;
@@ -37,16 +40,18 @@ pub(super) mod kind {
     pub const QUIET_ENABLED: u16 = 0x800B;
     pub const QUIET_DISABLED: u16 = 0x800C;
     pub const EXTENT_EMPTIED: u16 = 0x800D;
+    pub const BACKUP_DONE: u16 = 0x800E;
+    pub const REPORT: u16 = 0x800F;
 }
 
 /// True for a request kind.
 pub fn is_request_kind(k: u16) -> bool {
-    (kind::HELLO..=kind::ADD_INTEGER).contains(&k)
+    (kind::HELLO..=kind::ARCHIVER).contains(&k)
 }
 
 /// True for an answer kind.
 pub fn is_response_kind(k: u16) -> bool {
-    (kind::HELLO_OK..=kind::EXTENT_EMPTIED).contains(&k)
+    (kind::HELLO_OK..=kind::REPORT).contains(&k)
 }
 
 /// How `proshut` stops the server.
@@ -94,6 +99,8 @@ pub(super) fn kind_name(k: u16) -> &'static str {
         kind::QUIET_ENABLED => "QuietEnabled",
         kind::QUIET_DISABLED => "QuietDisabled",
         kind::EXTENT_EMPTIED => "ExtentEmptied",
+        kind::BACKUP_DONE => "BackupDone",
+        kind::REPORT => "Report",
         k if is_request_kind(k) => "a request",
         _ => "an unknown kind",
     }
@@ -121,4 +128,67 @@ pub struct QuietSwitch<S = String> {
     pub new_seq: u64,
     /// Its file.
     pub to_path: S,
+}
+
+/// An `rfutil aiarchiver ...` or `aiarchive extent` command run by the server; `S` is
+/// [`String`] once validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArchiverCommand<S = String> {
+    /// `aiarchiver enable -aiarcdir DIRS [-aiarcinterval N] [-aiarcdircreate]`.
+    Enable {
+        /// The directory list as given (comma-separated).
+        dirs: S,
+        /// Seconds between timed switches, 0 for on-demand.
+        interval_secs: u64,
+        /// `-aiarcdircreate`.
+        dir_create: bool,
+    },
+    /// `aiarchiver disable`.
+    Disable,
+    /// `aiarchiver setdir DIRS [-aiarcdircreate]`.
+    SetDir {
+        /// The directory list as given.
+        dirs: S,
+        /// `-aiarcdircreate`.
+        dir_create: bool,
+    },
+    /// `aiarchiver setinterval N`.
+    SetInterval {
+        /// Seconds, 0 for on-demand.
+        secs: u64,
+    },
+    /// `aiarchive extent EXTENT TARGET`.
+    ArchiveExtent {
+        /// The extent's file.
+        extent: S,
+        /// The new archive file.
+        target: S,
+    },
+}
+
+/// What an online backup did, in a `BackupDone` answer; `S` is [`String`] once validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupReport<S = String> {
+    /// Incremental (else full).
+    pub incremental: bool,
+    /// The backup file.
+    pub file: S,
+    /// Blocks in the backup.
+    pub blocks: u64,
+    /// Bytes of those blocks.
+    pub block_bytes: u64,
+    /// Bytes of the record stream as stored.
+    pub stored_stream_bytes: u64,
+    /// Bytes of the record stream before compression.
+    pub raw_stream_bytes: u64,
+    /// Bytes of the whole file.
+    pub file_bytes: u64,
+    /// The backup counter after the backup.
+    pub backup_counter: u64,
+    /// The AI sequence that became busy at the backup's switch, 0 for none.
+    pub ai_switched_to: u64,
+    /// Wall-clock time, µs.
+    pub elapsed_micros: u64,
+    /// The backup's progress lines (`-verbose`).
+    pub progress: Vec<S>,
 }

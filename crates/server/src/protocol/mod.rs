@@ -9,6 +9,7 @@ mod codec;
 mod extent;
 mod kinds;
 mod message;
+mod response;
 
 #[cfg(test)]
 mod tests;
@@ -16,9 +17,10 @@ mod tests;
 use std::io::{Read, Write};
 
 pub use message::{
-    EmptyWhich, Extent, MAGIC, ParsedRequest, ParsedResponse, QuietSwitch, RawStr, Request,
-    Response, ShutdownMode, TableEntry, is_request_kind, is_response_kind,
+    ArchiverCommand, BackupReport, EmptyWhich, Extent, MAGIC, ParsedRequest, QuietSwitch, RawStr,
+    Request, ShutdownMode, is_request_kind, is_response_kind,
 };
+pub use response::{ParsedResponse, Response, TableEntry};
 
 use crate::error::{Error, Result};
 
