@@ -64,6 +64,15 @@ pub fn run(console: &mut Console, words: Vec<String>) -> Result<(), Error> {
     };
     match lower.as_slice() {
         ["mark", "backedup"] => {
+            if let Some(client) = server::Client::connect_db(&storage, &db) {
+                let lines = client
+                    .mark_backedup()
+                    .map_err(crate::error::on_server(&db))?;
+                for line in lines {
+                    say(console, line);
+                }
+                return Ok(());
+            }
             let mb = engine::mark_backedup(&storage, &db).map_err(on(&db))?;
             say(
                 console,

@@ -292,6 +292,15 @@ fn online_utilities_and_their_refusals() {
     assert!(b.out.contains("Full backup of"), "{}", b.out);
     assert_eq!(busy_seq(&b.out), 4);
     run("probkup", &["online", &db, &bk]).fails_with(90901);
+    // mark backedup and scan while served.
+    let marked = run("rfutil", &[&db, "-C", "mark", "backedup"]).ok();
+    assert!(
+        marked.out.contains("marked as backed up (backup"),
+        "{}",
+        marked.out
+    );
+    let scan = run("rfutil", &[&db, "-C", "aimage", "scan", "-a", &by_hand]).ok();
+    assert!(scan.out.contains("Note sequences"), "{}", scan.out);
     archived_seq(3);
     run(
         "rfutil",

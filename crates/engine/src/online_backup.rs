@@ -174,6 +174,40 @@ impl Database {
         db.log.flush_to(NoteSeq(seq.0.min(last.0)))
     }
 
+    /// `rfutil -C mark backedup` while the database is open (by the server): the backup
+    /// counter +1, the full backup time now and `note_seq_at_backup` the next note, in one
+    /// master block update; returns the new master block.
+    pub fn mark_backedup(&self) -> Result<MasterBlock> {
+        self.shared.writable()?;
+        self.mark_backedup_as("RFUTIL")
+    }
+
+    /// [`Database::mark_backedup`], logged under `source`.
+    pub(crate) fn mark_backedup_as(&self, source: &str) -> Result<MasterBlock> {
+        let db = &self.shared;
+        let now = masterblock::now_micros();
+        let next = db.log.next_seq();
+        let mb = {
+            let mut master = db.master.lock();
+            master.update(|mb| {
+                mb.backup_counter += 1;
+                mb.full_backup_time = now;
+                mb.next_note_seq = NoteSeq(mb.next_note_seq.0.max(next.0));
+                mb.note_seq_at_backup = mb.next_note_seq;
+            })?;
+            *master.get()
+        };
+        db.log_event(
+            source,
+            &format!(
+                "database marked as backed up (backup {})",
+                mb.backup_counter
+            ),
+            None,
+        );
+        Ok(mb)
+    }
+
     /// Records a backup in the live master block (backup counter, full or incremental time,
     /// `note_seq_at_backup`), durably; returns the new master block.
     pub fn record_backup(&self, record: BackupRecord) -> Result<MasterBlock> {

@@ -70,30 +70,13 @@ impl Database {
             });
         }
         let marked = if mark_backedup {
-            let now = masterblock::now_micros();
-            let next = db.log.next_seq();
-            let mut master = db.master.lock();
-            let outcome = master.update(|mb| {
-                mb.backup_counter += 1;
-                mb.full_backup_time = now;
-                mb.next_note_seq = masterblock::NoteSeq(mb.next_note_seq.0.max(next.0));
-                mb.note_seq_at_backup = mb.next_note_seq;
-            });
-            let mb = *master.get();
-            drop(master);
-            if let Err(e) = outcome {
-                db.log.set_quiet(false);
-                return Err(e.into());
+            match self.mark_backedup_as("PROQUIET") {
+                Ok(mb) => Some(mb),
+                Err(e) => {
+                    db.log.set_quiet(false);
+                    return Err(e);
+                }
             }
-            db.log_event(
-                "PROQUIET",
-                &format!(
-                    "database marked as backed up (backup {})",
-                    mb.backup_counter
-                ),
-                None,
-            );
-            Some(mb)
         } else {
             None
         };

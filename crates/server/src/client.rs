@@ -367,6 +367,11 @@ impl Client {
         }
     }
 
+    /// `rfutil mark backedup` online; the lines to print.
+    pub fn mark_backedup(&self) -> Result<Vec<String>> {
+        self.report(&Request::MarkBackedup)
+    }
+
     /// `rfutil aimage aioff`: after-imaging off online; the lines to print.
     pub fn ai_off(&self) -> Result<Vec<String>> {
         self.report(&Request::AiOff)

@@ -394,6 +394,14 @@ fn handle<'db>(
             outside_txn(txn, "AiOff")?;
             admin::ai_off(shared, db)?
         }
+        Request::MarkBackedup => {
+            outside_txn(txn, "MarkBackedup")?;
+            let mb = db.mark_backedup()?;
+            Response::Report(vec![format!(
+                "Database {} marked as backed up (backup {}).",
+                shared.path, mb.backup_counter
+            )])
+        }
         Request::Archiver { command } => {
             outside_txn(txn, "Archiver")?;
             admin::archiver(shared, command)?

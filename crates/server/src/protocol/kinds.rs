@@ -27,6 +27,7 @@ pub(super) mod kind {
     pub const PROBKUP_ONLINE: u16 = 0x0015;
     pub const AI_OFF: u16 = 0x0016;
     pub const ARCHIVER: u16 = 0x0017;
+    pub const MARK_BACKEDUP: u16 = 0x0018;
     pub const HELLO_OK: u16 = 0x8001;
     pub const DONE: u16 = 0x8002;
     pub const VALUE: u16 = 0x8003;
@@ -46,7 +47,7 @@ pub(super) mod kind {
 
 /// True for a request kind.
 pub fn is_request_kind(k: u16) -> bool {
-    (kind::HELLO..=kind::ARCHIVER).contains(&k)
+    (kind::HELLO..=kind::MARK_BACKEDUP).contains(&k)
 }
 
 /// True for an answer kind.

@@ -142,6 +142,8 @@ pub enum Request<S = String> {
     },
     /// `rfutil aimage aioff`: after-imaging off online.
     AiOff,
+    /// `rfutil mark backedup` online.
+    MarkBackedup,
     /// `rfutil aiarchiver ...` or `aiarchive extent` online.
     Archiver {
         /// What to do.
@@ -242,6 +244,7 @@ impl Request {
                 kind::PROBKUP_ONLINE
             }
             Request::AiOff => kind::AI_OFF,
+            Request::MarkBackedup => kind::MARK_BACKEDUP,
             Request::Archiver { command } => {
                 put_archiver(&mut w, command);
                 kind::ARCHIVER
@@ -275,6 +278,7 @@ impl Request {
             Request::AiExtentEmpty { .. } => "AiExtentEmpty",
             Request::ProbkupOnline { .. } => "ProbkupOnline",
             Request::AiOff => "AiOff",
+            Request::MarkBackedup => "MarkBackedup",
             Request::Archiver { .. } => "Archiver",
         }
     }
@@ -355,6 +359,7 @@ impl ParsedRequest {
                 compress: r.bool()?,
             },
             kind::AI_OFF => Request::AiOff,
+            kind::MARK_BACKEDUP => Request::MarkBackedup,
             kind::ARCHIVER => Request::Archiver {
                 command: get_archiver(&mut r)?,
             },
@@ -442,6 +447,7 @@ impl ParsedRequest {
                 compress,
             },
             Request::AiOff => Request::AiOff,
+            Request::MarkBackedup => Request::MarkBackedup,
             Request::Archiver { command } => Request::Archiver {
                 command: match command {
                     ArchiverCommand::Enable {

@@ -71,6 +71,38 @@ fn requests() -> Vec<Request> {
         Request::AiExtentEmpty {
             which: EmptyWhich::Path("/d/db.a3".into()),
         },
+        Request::ProbkupOnline {
+            file: "/b/db.bk".into(),
+            incremental: true,
+            compress: false,
+        },
+        Request::AiOff,
+        Request::MarkBackedup,
+        Request::Archiver {
+            command: ArchiverCommand::Enable {
+                dirs: "/a1,/a2".into(),
+                interval_secs: 120,
+                dir_create: true,
+            },
+        },
+        Request::Archiver {
+            command: ArchiverCommand::Disable,
+        },
+        Request::Archiver {
+            command: ArchiverCommand::SetDir {
+                dirs: "/a3".into(),
+                dir_create: false,
+            },
+        },
+        Request::Archiver {
+            command: ArchiverCommand::SetInterval { secs: 0 },
+        },
+        Request::Archiver {
+            command: ArchiverCommand::ArchiveExtent {
+                extent: "/d/db.a1".into(),
+                target: "/a1/x".into(),
+            },
+        },
     ]
 }
 
@@ -141,6 +173,21 @@ fn responses() -> Vec<Response> {
             backup_counter: Some(4),
         },
         Response::ExtentEmptied { extent: 3 },
+        Response::BackupDone(BackupReport {
+            incremental: false,
+            file: "/b/db.bk".into(),
+            blocks: 10,
+            block_bytes: 81920,
+            stored_stream_bytes: 100,
+            raw_stream_bytes: 200,
+            file_bytes: 300,
+            backup_counter: 4,
+            ai_switched_to: 7,
+            elapsed_micros: 1234,
+            progress: vec!["one".into(), "two".into()],
+        }),
+        Response::Report(vec!["a line".into()]),
+        Response::Report(Vec::new()),
     ]
 }
 
