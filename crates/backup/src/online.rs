@@ -13,13 +13,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use engine::{BackupRecord, Database};
-use masterblock::{AiSeq, AreaNo, BlockNo, NoteSeq};
+use masterblock::{AreaNo, BlockNo, NoteSeq};
 
 use crate::blocks::AreaLayout;
 use crate::emit::{BlockSource, check_high_water, publish, write_temp};
 use crate::error::{Error, Result};
-use crate::format::{AreaMark, BackupHeader, BackupKind};
-use crate::write::{BackupOptions, BackupSummary, restored_image};
+use crate::format::{AreaMark, BackupKind};
+use crate::write::{BackupOptions, BackupSummary, backup_header};
 
 /// How long an online backup waits for active transactions to end at its point.
 pub const ONLINE_POINT_WAIT: Duration = Duration::from_secs(60);
@@ -106,10 +106,6 @@ pub fn backup_online_with(
         sw.new_seq
     });
     check_base(db, mb.backup_counter, opts)?;
-    let since = match kind {
-        BackupKind::Full => NoteSeq(0),
-        BackupKind::Incremental => mb.note_seq_at_backup,
-    };
     let mut source = PoolSource {
         db,
         layouts: Vec::new(),
@@ -128,24 +124,15 @@ pub fn backup_online_with(
         source.layouts.push(layout);
         source.block0.push(block0);
     }
-    let header = BackupHeader {
+    let header = backup_header(
+        &mb,
         kind,
-        compressed: opts.compress,
-        block_size: mb.block_size,
-        db_id: mb.db_id,
-        backup_counter: mb.backup_counter + 1,
-        base_backup_counter: match kind {
-            BackupKind::Full => 0,
-            BackupKind::Incremental => mb.backup_counter,
-        },
-        backup_time_micros: started,
-        since_note_seq: since,
-        next_note_seq: mb.next_note_seq,
-        ai_seq_switched: ai_switched_to.unwrap_or(AiSeq(0)),
-        master: restored_image(&mb, kind, started),
-        areas: marks,
-        catalogue: point.catalogue.clone(),
-    };
+        opts.compress,
+        started,
+        ai_switched_to,
+        marks,
+        point.catalogue.clone(),
+    );
     let written = write_temp(s, file, &header, &mut source, progress)?;
     // Write-ahead: the notes of every change a copied block holds are durable before the
     // backup exists.

@@ -100,10 +100,6 @@ pub fn backup(
     } else {
         BackupKind::Full
     };
-    let since = match kind {
-        BackupKind::Full => NoteSeq(0),
-        BackupKind::Incremental => mb.note_seq_at_backup,
-    };
     let mut source = FileSource { areas: Vec::new() };
     let mut marks = Vec::new();
     let mut block0 = vec![0u8; mb.block_size as usize];
@@ -118,24 +114,15 @@ pub fn backup(
         });
         source.areas.push(files);
     }
-    let header = BackupHeader {
+    let header = backup_header(
+        &mb,
         kind,
-        compressed: opts.compress,
-        block_size: mb.block_size,
-        db_id: mb.db_id,
-        backup_counter: mb.backup_counter + 1,
-        base_backup_counter: match kind {
-            BackupKind::Full => 0,
-            BackupKind::Incremental => mb.backup_counter,
-        },
-        backup_time_micros: started,
-        since_note_seq: since,
-        next_note_seq: mb.next_note_seq,
-        ai_seq_switched: ai_switched_to.unwrap_or(AiSeq(0)),
-        master: restored_image(&mb, kind, started),
-        areas: marks,
-        catalogue: control.catalogue.clone(),
-    };
+        opts.compress,
+        started,
+        ai_switched_to,
+        marks,
+        control.catalogue.clone(),
+    );
     let written = write_temp(s, file, &header, &mut source, progress)?;
     publish(s, file)?;
     control.master.update(|m| {
@@ -175,8 +162,42 @@ fn check_backupable(mb: &MasterBlock, db: &DbPath, opts: BackupOptions) -> Resul
     Ok(())
 }
 
+/// The header of a backup of the database whose master block is `mb` (as of the backup's
+/// point), started at `started` (µs), whose switch made `ai_switched_to` busy.
+pub(crate) fn backup_header(
+    mb: &MasterBlock,
+    kind: BackupKind,
+    compressed: bool,
+    started: i64,
+    ai_switched_to: Option<AiSeq>,
+    areas: Vec<AreaMark>,
+    catalogue: structure::Catalogue,
+) -> BackupHeader {
+    BackupHeader {
+        kind,
+        compressed,
+        block_size: mb.block_size,
+        db_id: mb.db_id,
+        backup_counter: mb.backup_counter + 1,
+        base_backup_counter: match kind {
+            BackupKind::Full => 0,
+            BackupKind::Incremental => mb.backup_counter,
+        },
+        backup_time_micros: started,
+        since_note_seq: match kind {
+            BackupKind::Full => NoteSeq(0),
+            BackupKind::Incremental => mb.note_seq_at_backup,
+        },
+        next_note_seq: mb.next_note_seq,
+        ai_seq_switched: ai_switched_to.unwrap_or(AiSeq(0)),
+        master: restored_image(mb, kind, started),
+        areas,
+        catalogue,
+    }
+}
+
 /// The master block the restored database gets (docs/formats/backup.md).
-pub(crate) fn restored_image(mb: &MasterBlock, kind: BackupKind, now: i64) -> MasterBlock {
+fn restored_image(mb: &MasterBlock, kind: BackupKind, now: i64) -> MasterBlock {
     let mut image = *mb;
     image.backup_counter = mb.backup_counter + 1;
     match kind {
