@@ -122,3 +122,81 @@ fn a_crash_at_every_step_of_an_archive() {
     }
     assert!(emptied > 0, "some crash came after the extent was emptied");
 }
+
+/// A named operation on the database's storage; true if it succeeded.
+type Step<'a> = (&'a str, &'a dyn Fn(&StorageRef) -> bool);
+
+/// A crash at every write and sync of `aiarchiver enable` (settings file, then the master
+/// block flag), then of a `setdir` that replaces the settings: the settings read back are the
+/// old or the new ones, never damaged, and the flag is on only once its settings are durable.
+#[test]
+fn a_crash_at_every_step_of_enable_and_setdir() {
+    let (sim, storage, db) = sim_db();
+    db_with_full(&storage, &db, 3, 1);
+    let first = Settings::new("/arch1", 0, true).unwrap();
+    let base = sim.crash_image(CrashMode::LoseUnsynced);
+    let steps: [Step<'_>; 2] = [
+        ("enable", &|st| aiarchiver::enable(st, &db, &first).is_ok()),
+        ("setdir", &|st| {
+            aiarchiver::set_dirs(st, &db, "/arch2,/arch1", true).is_ok()
+        }),
+    ];
+    let mut image = base;
+    for (name, step) in steps {
+        let total = {
+            let run = image.crash_image(CrashMode::LoseUnsynced);
+            let before = run.op_count();
+            let st: StorageRef = Arc::new(run.clone());
+            assert!(step(&st), "{name} runs");
+            run.op_count() - before
+        };
+        assert!(total >= 3, "{name}: {total}");
+        let old = aiarchiver::read_settings(&image, &db).unwrap();
+        for at in 0..total {
+            for torn in [false, true] {
+                let run = image.crash_image(CrashMode::LoseUnsynced);
+                run.set_fault(Some(Fault {
+                    at_op: run.op_count() + at,
+                    kind: if torn {
+                        FaultKind::TornWriteCrash
+                    } else {
+                        FaultKind::Crash
+                    },
+                }));
+                let st: StorageRef = Arc::new(run.clone());
+                let _ = step(&st);
+                for mode in [
+                    CrashMode::LoseUnsynced,
+                    CrashMode::KeepRandomSubset { seed: at },
+                ] {
+                    let after = run.crash_image(mode);
+                    let st: StorageRef = Arc::new(after.clone());
+                    let read = aiarchiver::read_settings(st.as_ref(), &db)
+                        .unwrap_or_else(|e| panic!("{name} op {at}: damaged settings: {e}"));
+                    let new = {
+                        let done = after.crash_image(CrashMode::LoseUnsynced);
+                        let st: StorageRef = Arc::new(done.clone());
+                        assert!(step(&st), "{name} op {at}: runs again after the crash");
+                        aiarchiver::read_settings(st.as_ref(), &db).unwrap()
+                    };
+                    assert!(
+                        read == old || read == new,
+                        "{name} op {at}: {read:?} is neither {old:?} nor {new:?}"
+                    );
+                    let on = engine::describe(&st, &db)
+                        .unwrap()
+                        .master
+                        .flags
+                        .archiver_enabled;
+                    if on {
+                        assert!(read.is_some(), "{name} op {at}: the flag without settings");
+                    }
+                }
+            }
+        }
+        let run = image.crash_image(CrashMode::LoseUnsynced);
+        let st: StorageRef = Arc::new(run.clone());
+        assert!(step(&st));
+        image = run.crash_image(CrashMode::LoseUnsynced);
+    }
+}
