@@ -240,17 +240,15 @@ pub fn serve(storage: StorageRef, db: &DbPath, opts: ServeOptions) -> Result<Ser
     if let Some(settings) = &opts.archiver {
         aiarchiver::enable(&storage, db, settings)?;
     }
-    // The archiver implies -aistall: a writer waits for it to empty an extent.
-    let archiving = engine::describe(&storage, db)
-        .map(|d| d.master.flags.archiver_enabled && d.master.ai_enabled)
-        .unwrap_or(false);
     let aistall = opts.open.ai_stall;
     let open = OpenOptions {
         server_socket: Some(socket.clone()),
-        ai_stall: aistall || archiving,
         ..opts.open
     };
     let database = Arc::new(Database::open(storage.clone(), db, open)?);
+    // As the database says after any crash recovery; no client is connected yet.
+    let master = database.master();
+    let archiving = master.flags.archiver_enabled && master.ai_enabled;
     // We hold the lock, so a socket file left here is a dead server's. Sockets are operating
     // system objects, not database files: they are made and removed with std directly.
     if socket.exists() {
@@ -348,13 +346,14 @@ fn accept_loop(shared: &Arc<Shared>, listener: UnixListener) -> Result<Stopped> 
             stop.ai_full,
         )
     };
-    shared.stop_archiver();
+    // An emergency stop or the 3774 stop ends the process at once: the daemon goes with it.
     if ai_full {
         return Ok(stop_ai_full(shared));
     }
     if mode == ShutdownMode::Emergency {
         return Ok(emergency(shared));
     }
+    shared.stop_archiver();
     lift_quiet_point(shared);
     // Disconnect everyone else: their sessions roll back and end.
     for (id, stream) in shared.conns.lock().iter() {
