@@ -353,8 +353,9 @@ fn accept_loop(shared: &Arc<Shared>, listener: UnixListener) -> Result<Stopped> 
     if mode == ShutdownMode::Emergency {
         return Ok(emergency(shared));
     }
-    shared.stop_archiver();
+    // The quiet point first: a daemon's timed switch may be waiting for it.
     lift_quiet_point(shared);
+    shared.stop_archiver();
     // Disconnect everyone else: their sessions roll back and end.
     for (id, stream) in shared.conns.lock().iter() {
         if *id != requester {

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use engine::{Database, DbPath, OpenOptions};
 use server::protocol::{self, MAGIC, Request, VERSION};
@@ -326,4 +327,57 @@ fn after_image_requests_online() {
     c.create_table("t", None).unwrap();
     drop(c);
     s.stop();
+}
+
+#[test]
+fn the_archiver_daemon_runs_with_the_server_and_stops_with_it_even_during_a_quiet_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: StorageRef = Arc::new(storage::RealStorage);
+    let db = DbPath::new(dir.path(), "db").unwrap();
+    engine::create_database(&storage, &db, &StFile::parse(ST).unwrap(), 4096).unwrap();
+    engine::mark_backedup(&storage, &db).unwrap();
+    engine::aimage_begin(&storage, &db).unwrap();
+    let arch = dir.path().join("arch");
+    let opts = ServeOptions {
+        archiver: Some(aiarchiver::Settings::new(arch.to_str().unwrap(), 0, true).unwrap()),
+        archiver_daemon: aiarchiver::DaemonOptions {
+            poll: Duration::from_millis(20),
+            interval_override: Some(Duration::from_millis(50)),
+        },
+        ..ServeOptions::default()
+    };
+    let handle = server::serve(storage.clone(), &db, opts).unwrap();
+    let c = Client::connect(handle.socket()).unwrap();
+    c.create_table("t", None).unwrap();
+    // Timed switches archive the extents the inserts fill.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut i = 0;
+    while std::fs::read_dir(&arch).map_or(0, |d| d.count()) < 3 {
+        assert!(std::time::Instant::now() < deadline, "nothing archived");
+        let txn = c.begin().unwrap();
+        txn.insert("t", &format!("k{i:05}"), b"v").unwrap();
+        txn.commit().unwrap();
+        i += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The busy extent gets notes, so the daemon's next timed switch (within 50 ms) waits for
+    // the quiet point taken now; proshut -by still stops.
+    let txn = c.begin().unwrap();
+    txn.insert("t", "last", b"v").unwrap();
+    txn.commit().unwrap();
+    c.quiet_enable(true).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (done, stopped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(c.shutdown(ShutdownMode::Unconditional).is_ok());
+    });
+    let Ok(stopped) = stopped.recv_timeout(Duration::from_secs(20)) else {
+        // Deadlocked: dropping the handle would wait for the stop too.
+        std::mem::forget(handle);
+        panic!("proshut -by did not stop the server");
+    };
+    assert!(stopped, "proshut -by failed");
+    assert!(matches!(handle.wait().unwrap(), Stopped::Clean));
+    let log = std::fs::read_to_string(db.log_path()).unwrap();
+    assert!(log.contains("After-image Extent Manager stopped"), "{log}");
 }
