@@ -299,7 +299,9 @@ impl Worker {
                 return false;
             }
         };
-        if !busy_has_notes || !self.db.master().ai_enabled {
+        // A quiet point holds switches until it is lifted: the switch waits for the next pass
+        // rather than the daemon waiting (a stop or `aiarchiver disable` would wait for it).
+        if !busy_has_notes || !self.db.master().ai_enabled || self.db.is_quiet() {
             return false;
         }
         match self.db.ai_new() {
