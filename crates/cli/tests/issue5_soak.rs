@@ -191,6 +191,15 @@ fn soak_with_switches_quiet_points_backup_archiver_and_a_kill() {
     restore_and_compare(d, &db, &backup, &files);
 }
 
+/// `proclient db workload tpcb --tx N`, which must succeed.
+fn tpcb(db: &str, tx: &str) {
+    run(
+        "proclient",
+        &[db, "workload", "tpcb", "--accounts", ACCOUNTS, "--tx", tx],
+    )
+    .ok();
+}
+
 fn online_utilities_and_their_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -275,19 +284,7 @@ fn online_utilities_and_their_refusals() {
         }
     };
     archived_seq(2);
-    run(
-        "proclient",
-        &[
-            &db,
-            "workload",
-            "tpcb",
-            "--accounts",
-            ACCOUNTS,
-            "--tx",
-            "50",
-        ],
-    )
-    .ok();
+    tpcb(&db, "50");
     let b = run("probkup", &["online", &db, &bk, "-verbose"]).ok();
     assert!(b.out.contains("Full backup of"), "{}", b.out);
     assert_eq!(busy_seq(&b.out), 4);
@@ -319,36 +316,12 @@ fn online_utilities_and_their_refusals() {
         &[&db, "-C", "aiarchive", "extent", &extent(1), &by_hand],
     )
     .fails_with(91220);
-    run(
-        "proclient",
-        &[
-            &db,
-            "workload",
-            "tpcb",
-            "--accounts",
-            ACCOUNTS,
-            "--tx",
-            "50",
-        ],
-    )
-    .ok();
+    tpcb(&db, "50");
     let off = run("rfutil", &[&db, "-C", "aimage", "aioff"]).ok();
     assert!(off.out.contains("After-imaging disabled"), "{}", off.out);
     run("rfutil", &[&db, "-C", "aimage", "aioff"]).fails_with(90675);
     // Commits go on without after-imaging.
-    run(
-        "proclient",
-        &[
-            &db,
-            "workload",
-            "tpcb",
-            "--accounts",
-            ACCOUNTS,
-            "--tx",
-            "20",
-        ],
-    )
-    .ok();
+    tpcb(&db, "20");
     run("proshut", &[&db, "-by"]).ok();
     let list = run("rfutil", &[&db, "-C", "aimage", "extent", "list"])
         .ok()
