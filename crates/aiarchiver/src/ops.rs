@@ -165,6 +165,17 @@ fn settings_event(settings: &Settings) -> String {
     )
 }
 
+/// Writes the settings line to the event log of the closed database `db`.
+fn log_settings(storage: &StorageRef, db: &DbPath, settings: &Settings) {
+    engine::log_event_at(
+        storage,
+        db,
+        SOURCE,
+        &settings_event(settings),
+        Some(MSG_SETTINGS),
+    );
+}
+
 // ---- offline -------------------------------------------------------------------------------
 
 /// `rfutil db -C aiarchiver enable -aiarcdir DIRS [-aiarcinterval N] [-aiarcdircreate]` on a
@@ -181,13 +192,7 @@ pub fn enable(storage: &StorageRef, db: &DbPath, settings: &Settings) -> Result<
         write_settings(storage.as_ref(), db, settings)?;
     }
     engine::set_archiver_enabled(storage, db, true)?;
-    engine::log_event_at(
-        storage,
-        db,
-        SOURCE,
-        &settings_event(settings),
-        Some(MSG_SETTINGS),
-    );
+    log_settings(storage, db, settings);
     Ok(())
 }
 
@@ -215,13 +220,7 @@ pub fn set_dirs(
     };
     prepare_dirs(storage.as_ref(), &settings)?;
     write_settings(storage.as_ref(), db, &settings)?;
-    engine::log_event_at(
-        storage,
-        db,
-        SOURCE,
-        &settings_event(&settings),
-        Some(MSG_SETTINGS),
-    );
+    log_settings(storage, db, &settings);
     Ok(settings)
 }
 
@@ -235,13 +234,7 @@ pub fn set_interval(storage: &StorageRef, db: &DbPath, secs: u64) -> Result<Sett
         ..configured(storage.as_ref(), db)?
     };
     write_settings(storage.as_ref(), db, &settings)?;
-    engine::log_event_at(
-        storage,
-        db,
-        SOURCE,
-        &settings_event(&settings),
-        Some(MSG_SETTINGS),
-    );
+    log_settings(storage, db, &settings);
     Ok(settings)
 }
 

@@ -12,6 +12,20 @@ use aiextent::AiState;
 use common::*;
 use storage::{CrashMode, Fault, FaultKind, SimStorage, StorageRef};
 
+/// A copy of `image` that crashes (torn or not) at its `at`-th operation from now.
+fn faulted(image: &SimStorage, at: u64, torn: bool) -> SimStorage {
+    let run = image.crash_image(CrashMode::LoseUnsynced);
+    run.set_fault(Some(Fault {
+        at_op: run.op_count() + at,
+        kind: if torn {
+            FaultKind::TornWriteCrash
+        } else {
+            FaultKind::Crash
+        },
+    }));
+    run
+}
+
 fn check_after_crash(
     sim: &SimStorage,
     ai_number: u32,
@@ -93,15 +107,7 @@ fn a_crash_at_every_step_of_an_archive() {
     let mut emptied = 0;
     for at in 0..total {
         for torn in [false, true] {
-            let run = base.crash_image(CrashMode::LoseUnsynced);
-            run.set_fault(Some(Fault {
-                at_op: run.op_count() + at,
-                kind: if torn {
-                    FaultKind::TornWriteCrash
-                } else {
-                    FaultKind::Crash
-                },
-            }));
+            let run = faulted(&base, at, torn);
             let st: StorageRef = Arc::new(run.clone());
             // Writes to the event log and the lock file's release ignore failures, so a
             // crash there may still return Ok.
@@ -154,15 +160,7 @@ fn a_crash_at_every_step_of_enable_and_setdir() {
         let old = aiarchiver::read_settings(&image, &db).unwrap();
         for at in 0..total {
             for torn in [false, true] {
-                let run = image.crash_image(CrashMode::LoseUnsynced);
-                run.set_fault(Some(Fault {
-                    at_op: run.op_count() + at,
-                    kind: if torn {
-                        FaultKind::TornWriteCrash
-                    } else {
-                        FaultKind::Crash
-                    },
-                }));
+                let run = faulted(&image, at, torn);
                 let st: StorageRef = Arc::new(run.clone());
                 let _ = step(&st);
                 for mode in [

@@ -15,7 +15,7 @@ use storage::{OpenMode, Storage};
 use crate::blocks::{self, AreaLayout};
 use crate::error::{Error, Result};
 use crate::fileio::Sink;
-use crate::format::{BackupHeader, Trailer, encode_record};
+use crate::format::{AreaMark, BackupHeader, Trailer, encode_record};
 use crate::write::temp_path;
 
 /// zstd level of `-com`.
@@ -105,8 +105,8 @@ pub(crate) fn publish(s: &dyn Storage, file: &Path) -> Result<()> {
         .map_err(Error::io("sync the directory", dir))
 }
 
-/// Checks block 0 of an area (`buf`) and returns its high water.
-pub(crate) fn check_high_water(buf: &[u8], layout: &AreaLayout) -> Result<u32> {
+/// Checks block 0 of an area (`buf`) and returns the area's mark (its high water).
+pub(crate) fn area_mark(buf: &[u8], layout: &AreaLayout) -> Result<AreaMark> {
     let area = layout.area;
     let damaged = |reason: String| Error::DamagedBlock {
         path: layout.extents[0].path.clone(),
@@ -122,7 +122,7 @@ pub(crate) fn check_high_water(buf: &[u8], layout: &AreaLayout) -> Result<u32> {
             "its high water {high_water} is outside the area"
         )));
     }
-    Ok(high_water)
+    Ok(AreaMark { area, high_water })
 }
 
 /// Writes the record of every block the backup takes; returns how many and the newest

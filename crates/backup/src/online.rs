@@ -16,9 +16,9 @@ use engine::{BackupRecord, Database};
 use masterblock::{AreaNo, BlockNo, NoteSeq};
 
 use crate::blocks::AreaLayout;
-use crate::emit::{BlockSource, check_high_water, publish, write_temp};
+use crate::emit::{BlockSource, area_mark, publish, write_temp};
 use crate::error::{Error, Result};
-use crate::format::{AreaMark, BackupKind};
+use crate::format::BackupKind;
 use crate::write::{BackupOptions, BackupSummary, backup_header};
 
 /// How long an online backup waits for active transactions to end at its point.
@@ -116,11 +116,7 @@ pub fn backup_online_with(
         let layout = AreaLayout::new(area, mb.block_size);
         let mut block0 = vec![0u8; mb.block_size as usize];
         db.read_block_for_backup(area.number, BlockNo(0), &mut block0)?;
-        let high_water = check_high_water(&block0, &layout)?;
-        marks.push(AreaMark {
-            area: area.number,
-            high_water,
-        });
+        marks.push(area_mark(&block0, &layout)?);
         source.layouts.push(layout);
         source.block0.push(block0);
     }

@@ -15,7 +15,7 @@ use storage::StorageRef;
 use crate::blocks::{AreaFiles, AreaLayout};
 use crate::control::open_control;
 use crate::dblock;
-use crate::emit::{BlockSource, check_high_water, publish, write_temp};
+use crate::emit::{BlockSource, area_mark, publish, write_temp};
 use crate::error::{Error, Result};
 use crate::format::{AreaMark, BackupHeader, BackupKind};
 
@@ -107,11 +107,7 @@ pub fn backup(
         let files = AreaFiles::open(s, AreaLayout::new(area, mb.block_size), false)?;
         files.check_headers(mb.db_id)?;
         files.read_block(0, &mut block0)?;
-        let high_water = check_high_water(&block0, &files.layout)?;
-        marks.push(AreaMark {
-            area: files.layout.area,
-            high_water,
-        });
+        marks.push(area_mark(&block0, &files.layout)?);
         source.areas.push(files);
     }
     let header = backup_header(

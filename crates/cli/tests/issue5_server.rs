@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::run_tool as run;
+use common::served::{Stopper, load_tpcb};
 use engine::{AccessMode, Database, DbPath, OpenOptions};
 use masterblock::DbState;
 
@@ -39,20 +40,7 @@ fn spawn_proclient(args: &[&str]) -> Child {
 fn bank(dir: &tempfile::TempDir) -> String {
     let db = dir.path().join("bank").to_str().unwrap().to_string();
     run("prodb", &[&db, "empty"]).ok();
-    run(
-        "proclient",
-        &[
-            &db,
-            "workload",
-            "tpcb",
-            "--init",
-            "--accounts",
-            ACCOUNTS,
-            "--tx",
-            "10",
-        ],
-    )
-    .ok();
+    load_tpcb(&db, ACCOUNTS);
     db
 }
 
@@ -85,19 +73,6 @@ fn open_transaction(dir: &tempfile::TempDir, db: &str, key: &str) -> Child {
         .unwrap();
     assert!(line.contains(key), "the script printed {line:?}");
     child
-}
-
-/// Stops the broker of a failed test (`proshut -F`) so that no process outlives the test.
-struct Stopper(String);
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        let storage: storage::StorageRef = Arc::new(storage::RealStorage);
-        let path = DbPath::parse(&self.0).unwrap();
-        if server::Client::connect_db(&storage, &path).is_some() {
-            let _ = run("proshut", &[&self.0, "-F"]);
-        }
-    }
 }
 
 fn served_workload_then_by() {

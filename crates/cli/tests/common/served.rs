@@ -75,10 +75,19 @@ pub fn bank(dir: &Path, st: &str, accounts: &str) -> String {
     run("prodb", &[&db, "empty"]).ok();
     std::fs::write(dir.join("db.st"), st).unwrap();
     run("prostrct", &["add", &db]).ok();
+    load_tpcb(&db, accounts);
+    run("proutil", &[&db, "-C", "truncate", "bi"]).ok();
+    run("rfutil", &[&db, "-C", "mark", "backedup"]).ok();
+    run("rfutil", &[&db, "-C", "aimage", "begin"]).ok();
+    db
+}
+
+/// TPC-B tables in `db` with `accounts` per branch, ten transactions run, single-user.
+pub fn load_tpcb(db: &str, accounts: &str) {
     run(
         "proclient",
         &[
-            &db,
+            db,
             "workload",
             "tpcb",
             "--init",
@@ -89,8 +98,4 @@ pub fn bank(dir: &Path, st: &str, accounts: &str) -> String {
         ],
     )
     .ok();
-    run("proutil", &[&db, "-C", "truncate", "bi"]).ok();
-    run("rfutil", &[&db, "-C", "mark", "backedup"]).ok();
-    run("rfutil", &[&db, "-C", "aimage", "begin"]).ok();
-    db
 }
