@@ -35,6 +35,7 @@ mod db;
 mod error;
 mod eventlog;
 mod extent;
+mod fasthash;
 mod lockfile;
 mod locks;
 mod log;

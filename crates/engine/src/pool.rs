@@ -8,7 +8,6 @@
 //! (a pool larger than the blocks used costs no memory), after which the hot path allocates
 //! nothing.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use masterblock::{AreaNo, BlockNo, NoteSeq};
@@ -17,6 +16,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::block;
 use crate::error::{Error, Result};
 use crate::extent::DataFiles;
+use crate::fasthash::IntMap;
 use crate::log::LogManager;
 
 /// Bytes one write of adjacent dirty blocks covers at most.
@@ -45,7 +45,7 @@ struct Frame {
 }
 
 struct Table {
-    map: HashMap<(u32, u32), usize>,
+    map: IntMap<(u32, u32), usize>,
     free: Vec<usize>,
     hand: usize,
 }
@@ -111,7 +111,7 @@ impl Pool {
         Pool {
             block_size: block_size as usize,
             table: Mutex::new(Table {
-                map: HashMap::with_capacity(buffers * 2),
+                map: IntMap::with_capacity_and_hasher(buffers * 2, Default::default()),
                 free: (0..buffers).rev().collect(),
                 hand: 0,
             }),

@@ -13,7 +13,6 @@ mod apply;
 mod logwriter;
 mod readahead;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use aiextent::{FrameOutcome, NoteKind, decode_frame};
@@ -25,6 +24,7 @@ use crate::checkpoint;
 use crate::db::{AccessMode, OpenOptions, Parts, Shared};
 use crate::error::{Error, Result};
 use crate::extent::DataFiles;
+use crate::fasthash::IntSet;
 use crate::lockfile::LockFile;
 use crate::log::{BiSink, LogManager};
 use crate::open::{check_identity, read_control};
@@ -98,7 +98,7 @@ pub struct RollForwardTarget {
     /// The open stamp in effect at `next`.
     stamp: OpenStamp,
     /// Transactions begun and not ended.
-    open_txns: HashSet<u64>,
+    open_txns: IntSet<u64>,
     /// Highest transaction id seen.
     max_txn: u64,
     started: bool,
@@ -162,7 +162,7 @@ impl RollForwardTarget {
             bs,
         )?;
         let stream = bi.read_stream()?;
-        let mut open_txns = HashSet::new();
+        let mut open_txns = IntSet::default();
         let mut stamp = mb.open_stamp;
         let mut max_txn = mb.next_txn_id.0.saturating_sub(1);
         for (_, h) in &stream.notes {
