@@ -59,18 +59,36 @@ impl BlockMap {
     /// for a block outside every extent, a block past its file's end, or any I/O error. Only
     /// for warming caches: what it reads is never used.
     pub(crate) fn read(&self, area: AreaNo, block: BlockNo, buf: &mut [u8]) -> bool {
-        let Some((_, extents)) = self.areas.iter().find(|(a, _)| *a == area) else {
-            return false;
-        };
-        let b = u64::from(block.0);
-        let Some(e) = extents
+        self.locate(area, block)
+            .is_some_and(|(file, offset)| file.read_at(buf, offset).is_ok())
+    }
+
+    /// True if every extent's file takes [`StorageFile::prefetch`] hints.
+    ///
+    /// [`StorageFile::prefetch`]: storage::StorageFile::prefetch
+    pub(crate) fn takes_hints(&self) -> bool {
+        self.areas
             .iter()
-            .find(|e| b >= e.first && e.capacity.is_none_or(|c| b < e.first + c))
-        else {
-            return false;
-        };
-        let offset = (1 + b - e.first) * u64::from(self.block_size);
-        e.file.read_at(buf, offset).is_ok()
+            .flat_map(|(_, extents)| extents.iter())
+            .all(|e| e.file.prefetch(0, 0))
+    }
+
+    /// Hints that `block` of `area` will be read soon (see
+    /// [`StorageFile::prefetch`](storage::StorageFile::prefetch)); false for a block outside
+    /// every extent or a hint not taken.
+    pub(crate) fn prefetch(&self, area: AreaNo, block: BlockNo) -> bool {
+        self.locate(area, block)
+            .is_some_and(|(file, offset)| file.prefetch(offset, u64::from(self.block_size)))
+    }
+
+    /// The file and offset of `block` of `area`, if an extent holds it.
+    fn locate(&self, area: AreaNo, block: BlockNo) -> Option<(&FileRef, u64)> {
+        let (_, extents) = self.areas.iter().find(|(a, _)| *a == area)?;
+        let b = u64::from(block.0);
+        let e = extents
+            .iter()
+            .find(|e| b >= e.first && e.capacity.is_none_or(|c| b < e.first + c))?;
+        Some((&e.file, (1 + b - e.first) * u64::from(self.block_size)))
     }
 }
 

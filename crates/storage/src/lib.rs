@@ -42,6 +42,15 @@ pub trait StorageFile: Send + Sync {
     fn set_len(&self, len_bytes: u64) -> io::Result<()>;
     /// Makes every earlier write and `set_len` of this file durable (fdatasync).
     fn sync(&self) -> io::Result<()>;
+    /// A hint that `[offset, offset + len)` will be read soon: the file system may start
+    /// reading it in the background and return at once. Returns true if the hint was taken,
+    /// false if this file cannot take hints (the caller may read ahead itself); with `len` 0
+    /// it only answers whether hints are taken. Changes nothing of the file and counts as no
+    /// operation for fault injection.
+    fn prefetch(&self, offset: u64, len: u64) -> bool {
+        let _ = (offset, len);
+        false
+    }
 }
 
 /// A shared handle to an open file.

@@ -1,7 +1,8 @@
 //! [`RealStorage`]: the [`Storage`] trait mapped one to one onto `std::fs`.
 //!
 //! Positional I/O uses `pread`/`pwrite` (`FileExt`), so handles are shared between threads
-//! without a seek position; `sync` is `fdatasync` and `sync_dir` is `fsync` of the directory.
+//! without a seek position; `sync` is `fdatasync` and `sync_dir` is `fsync` of the directory;
+//! `prefetch` is `posix_fadvise(WILLNEED)`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -47,6 +48,14 @@ impl StorageFile for RealFile {
 
     fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+
+    fn prefetch(&self, offset: u64, len: u64) -> bool {
+        // `posix_fadvise(WILLNEED)` queues the reads and returns without waiting for them.
+        let Some(len) = std::num::NonZeroU64::new(len) else {
+            return true;
+        };
+        rustix::fs::fadvise(&self.file, offset, Some(len), rustix::fs::Advice::WillNeed).is_ok()
     }
 }
 

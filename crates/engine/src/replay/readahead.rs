@@ -1,7 +1,8 @@
 //! Read-ahead for roll forward: a scout thread walks the frames of the after-image file ahead of
-//! the note being applied and has a few reader threads read the blocks that the coming block
-//! changes name, so the apply loop finds them in the operating system's cache instead of
-//! waiting for one random read at a time.
+//! the note being applied and has the blocks that the coming block changes name read into the
+//! operating system's cache (by a hint the file system acts on in the background, or else by a
+//! few reader threads), so the apply loop finds them there instead of waiting for one random
+//! read at a time.
 //!
 //! Invariants: read-ahead only reads (the AI file and the data extents) and nothing it reads is
 //! used: the apply loop reads and verifies every block and every frame itself, so a wrong hint
@@ -12,7 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ const PEEK_BYTES: usize = FRAME_HEADER_LEN + 20;
 /// How read-ahead runs.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ReadAheadConfig {
-    /// Reader threads (reads in flight at once).
+    /// Reader threads (reads in flight at once) when the files take no hints.
     pub threads: usize,
     /// Notes the scout may run ahead of the target's next note.
     pub window_notes: u64,
@@ -126,6 +127,15 @@ struct Scout {
 
 impl Scout {
     fn run(mut self) {
+        if self.map.takes_hints() {
+            // The file system reads in the background: no reader threads needed.
+            let map = self.map.clone();
+            self.walk(|area, block| {
+                map.prefetch(area, block);
+                true
+            });
+            return;
+        }
         let (tx, rx) = sync_channel::<(AreaNo, BlockNo)>(QUEUE_LEN);
         let rx = Arc::new(Mutex::new(rx));
         let mut readers = Vec::with_capacity(self.config.threads);
@@ -142,7 +152,7 @@ impl Scout {
             }
         }
         if !readers.is_empty() {
-            self.walk(&tx);
+            self.walk(|area, block| tx.send((area, block)).is_ok());
         }
         drop(tx);
         for reader in readers {
@@ -154,8 +164,9 @@ impl Scout {
         self.shared.stop.load(Ordering::Relaxed)
     }
 
-    /// Walks the frames until the end of the region, a frame that cannot be one, or the stop.
-    fn walk(&mut self, tx: &SyncSender<(AreaNo, BlockNo)>) {
+    /// Walks the frames until the end of the region, a frame that cannot be one, the stop, or
+    /// `read_ahead` returning false, handing it each block named (not named recently).
+    fn walk(&mut self, mut read_ahead: impl FnMut(AreaNo, BlockNo) -> bool) {
         let mut recent = vec![0u64; self.config.recent_slots];
         let mask = self.config.recent_slots as u64 - 1;
         let mut chunk = vec![0u8; CHUNK_BYTES];
@@ -204,7 +215,7 @@ impl Scout {
                 continue;
             }
             *slot = key;
-            if tx.send((AreaNo(area), BlockNo(block))).is_err() {
+            if !read_ahead(AreaNo(area), BlockNo(block)) {
                 return;
             }
         }
