@@ -17,9 +17,9 @@
 //! Invariants: notes are framed in sequence order, contiguously; `durable` only grows and every
 //! note with a sequence up to it is synced in the BI and (after-imaging on) the AI; `committed`
 //! (at least `durable`) only grows and every note up to it is written to the BI and, with
-//! after-imaging on, synced in the AI; a block reaches disk only once `durable` covers its last
-//! note; after a
-//! write or sync failure the log is failed for good (what reached the disk is unknown) and every
+//! after-imaging on, synced in the AI (off, it runs ahead of `durable` only through `write_out`,
+//! which writes without syncing); a block reaches disk only once `durable` covers its last
+//! note; after a write or sync failure the log is failed for good (what reached the disk is unknown) and every
 //! later flush reports it, so nothing is acknowledged that crash recovery might not find; once
 //! a needed switch finds the next AI extent not empty the log is stopped: that append and every
 //! later one fail with 3774, while the notes appended before it (which fit) are still written,
@@ -187,6 +187,9 @@ enum Level {
     Durable,
     /// Enough to acknowledge a commit: see [`LogManager::commit_to`].
     Committed,
+    /// Written to the BI, not synced (after-imaging off; on, it is `Committed`): see
+    /// [`LogManager::write_out`].
+    Written,
 }
 
 /// Changed ranges of a block body: `(offset, new bytes, old bytes)`.
@@ -629,11 +632,56 @@ impl LogManager {
         self.flush_to(last)
     }
 
+    /// Writes every note appended so far to the BI without syncing it (after-imaging off; on,
+    /// as [`LogManager::commit_to`]), so a later sync ([`LogManager::sync_written`], or the
+    /// sync of any flush) finds little left to write: what the roll forward target's log
+    /// writer does while notes are applied. Makes nothing durable by itself.
+    pub(crate) fn write_out(&self) -> Result<()> {
+        let last = NoteSeq(self.state.lock().next_seq - 1);
+        self.flush(last, Level::Written)
+    }
+
+    /// Syncs the BI and makes durable the notes written to it before (by
+    /// [`LogManager::write_out`] or any flush), without holding other flushes out while the
+    /// sync runs. After-imaging off only (on, the AI's sync is the one that counts): then a
+    /// plain [`LogManager::flush_all`].
+    pub(crate) fn sync_written(&self) -> Result<()> {
+        if self.pipe().is_some() {
+            return self.flush_all();
+        }
+        let upto = {
+            let st = self.state.lock();
+            if let Some(reason) = &st.failed {
+                return Err(Error::LogFailed {
+                    reason: reason.clone(),
+                });
+            }
+            st.committed
+        };
+        let outcome = self.sync_bi();
+        let mut st = self.state.lock();
+        match outcome {
+            Ok(()) => {
+                st.durable = st.durable.max(upto);
+                st.syncs += 1;
+                Ok(())
+            }
+            Err(e) => {
+                if st.failed.is_none() {
+                    st.failed = Some(e.to_string());
+                }
+                self.done.notify_all();
+                Err(e)
+            }
+        }
+    }
+
     fn flush(&self, seq: NoteSeq, level: Level) -> Result<()> {
-        let level = if self.pipe().is_some() {
-            level
-        } else {
-            Level::Durable
+        let level = match (self.pipe().is_some(), level) {
+            (true, Level::Written) => Level::Committed,
+            (true, level) => level,
+            (false, Level::Written) => Level::Written,
+            (false, _) => Level::Durable,
         };
         let mut st = self.state.lock();
         loop {
@@ -645,7 +693,7 @@ impl LogManager {
             }
             let reached = match level {
                 Level::Durable => st.durable,
-                Level::Committed => st.committed,
+                Level::Committed | Level::Written => st.committed,
             };
             if reached >= seq.0 {
                 return Ok(());
@@ -673,6 +721,10 @@ impl LogManager {
                 let outcome = match level {
                     Level::Durable => self.write_all(&frames, &alt),
                     Level::Committed => self.write_committed(&frames, &alt),
+                    Level::Written => match &self.bi {
+                        Some(bi) if !frames.is_empty() => bi.append(&frames),
+                        _ => Ok(()),
+                    },
                 };
                 frames.clear();
                 alt.clear();
@@ -688,7 +740,9 @@ impl LogManager {
                     if level == Level::Durable {
                         st.durable = upto;
                     }
-                    st.syncs += 1;
+                    if level != Level::Written {
+                        st.syncs += 1;
+                    }
                 }
                 Err(e) => {
                     if st.failed.is_none() {

@@ -6,8 +6,8 @@
 //! note after it is refused; a block's first change in each checkpoint epoch is logged as a
 //! full image of its body (so a block torn by a crash can be rebuilt from the BI, as for any
 //! change); no allocation per note: frames are copied into the log's buffer, which the log
-//! writer thread writes and syncs once per few MiB (this thread does when it falls a buffer
-//! behind), and which is made durable before a dirty block reaches its extent.
+//! writer thread writes and syncs once per few MiB (this thread writes it when the writer falls
+//! a buffer behind), and which is made durable before a dirty block reaches its extent.
 
 use aiextent::{NoteKind, NoteRef};
 use masterblock::{OpenStamp, UpdateCounter};
@@ -178,7 +178,7 @@ impl RollForwardTarget {
         Ok(NoteOutcome::Applied)
     }
 
-    /// Bounds the log's buffer (the log writer flushes it every `log_flush_bytes`; this thread
+    /// Bounds the log's buffer (the log writer writes it every `log_flush_bytes`; this thread
     /// does when the writer has fallen [`LOG_WRITER_SLACK_BUFFERS`] times that behind) and
     /// takes the periodic checkpoint.
     fn after_note(&mut self) -> Result<()> {
@@ -195,7 +195,8 @@ impl RollForwardTarget {
             } else if self.log_writer.is_none()
                 || pending > LOG_WRITER_SLACK_BUFFERS * self.log_flush_bytes
             {
-                log.flush_all()?;
+                // Only written: blocks and checkpoints sync what they need.
+                log.write_out()?;
                 self.bytes_at_request = in_generation;
             }
         }

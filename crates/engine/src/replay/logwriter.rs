@@ -1,9 +1,9 @@
-//! The roll forward target's log writer: a thread that writes and syncs the BI's buffered
-//! notes when the apply loop asks, so applying goes on while the BI is written.
+//! The roll forward target's log writer: a thread that writes the BI's buffered notes when the
+//! apply loop asks and then syncs them, so applying goes on while the BI is written.
 //!
-//! Invariants: the writer only calls the log's own flush (its group commit keeps write-ahead:
-//! a block reaches its extent only once the log is durable up to the block's last note,
-//! whoever wrote the log); at most one request is pending, and the apply loop flushes itself
+//! Invariants: the writer only calls the log's own write and sync (they keep write-ahead: a
+//! block reaches its extent only once the log is durable up to the block's last note, whoever
+//! wrote and synced the log); at most one request is pending, and the apply loop flushes itself
 //! when the writer is still busy, so the log's buffer stays bounded; [`LogWriter::wait_idle`]
 //! returns only when no flush of the writer is pending or running (checkpoints run alone);
 //! dropping the writer stops and joins its thread.
@@ -99,8 +99,12 @@ fn run(signal: &Signal, shared: &Shared) {
                 return;
             }
         }
-        // A failure is kept by the log: every later flush of the target reports it.
-        let _ = shared.log.flush_all();
+        // Written first and synced after, the sync holding no other write out, so the apply
+        // loop never waits for a sync. A failure is kept by the log: every later flush of the
+        // target reports it.
+        if shared.log.write_out().is_ok() {
+            let _ = shared.log.sync_written();
+        }
         let mut st = signal.state.lock();
         st.busy = false;
         signal.changed.notify_all();
