@@ -52,10 +52,12 @@ pub struct ReplayOptions {
     /// Bytes of notes in the BI after which a checkpoint is taken (with a BI reset at the first
     /// moment no transaction is in flight; without one after four times as many).
     pub checkpoint_bytes: u64,
-    /// Threads reading ahead the blocks that coming notes change (0: no read-ahead).
+    /// Threads reading ahead the blocks that coming notes change, for data extents that take
+    /// no read-ahead hints (with hints, as on the real file system, the scout alone gives
+    /// them); 0 turns read-ahead off.
     pub read_ahead_threads: usize,
-    /// Bytes of notes appended after which the log writer thread is asked to write and sync
-    /// them (at most, and by default, the log's 4 MiB buffer; small values exercise it).
+    /// Bytes of notes appended after which the log writer thread is asked to write (then
+    /// sync) them (at most, and by default, the log's 4 MiB buffer; small values exercise it).
     pub log_flush_bytes: u64,
 }
 
