@@ -19,12 +19,12 @@
 //! (at least `durable`) only grows and every note up to it is written to the BI and, with
 //! after-imaging on, synced in the AI (off, it runs ahead of `durable` only through `write_out`,
 //! which writes without syncing); a block reaches disk only once `durable` covers its last
-//! note; after a write or sync failure the log is failed for good (what reached the disk is unknown) and every
-//! later flush reports it, so nothing is acknowledged that crash recovery might not find; once
-//! a needed switch finds the next AI extent not empty the log is stopped: that append and every
-//! later one fail with 3774, while the notes appended before it (which fit) are still written,
-//! unless writers stall (`-aistall`): then the append waits, logging 3775 and 3776 at most once
-//! a minute, until an extent is emptied, and goes on by itself.
+//! note; after a write or sync failure the log is failed for good (what reached the disk is
+//! unknown) and every later flush reports it, so nothing is acknowledged that crash recovery
+//! might not find; once a needed switch finds the next AI extent not empty the log is stopped:
+//! that append and every later one fail with 3774, while the notes appended before it (which
+//! fit) are still written, unless writers stall (`-aistall`): then the append waits, logging
+//! 3775 and 3776 at most once a minute, until an extent is emptied, and goes on by itself.
 
 mod detach;
 
