@@ -667,10 +667,7 @@ impl LogManager {
                 Ok(())
             }
             Err(e) => {
-                if st.failed.is_none() {
-                    st.failed = Some(e.to_string());
-                }
-                self.done.notify_all();
+                st.failed.get_or_insert_with(|| e.to_string());
                 Err(e)
             }
         }
