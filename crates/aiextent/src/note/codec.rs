@@ -139,6 +139,20 @@ pub fn append_frame(out: &mut Vec<u8>, seed: u64, body: &[u8]) {
     seal(out, seed, frame_start, body_start);
 }
 
+/// Appends a frame holding `body` whose checksum under the seed intended is `crc` (computed by
+/// [`super::Reseal`] from the checksum the note verified with).
+pub(super) fn append_frame_with_crc(out: &mut Vec<u8>, body: &[u8], crc: u32) {
+    assert!(
+        (NOTE_HEADER_LEN..=MAX_BODY_LEN).contains(&body.len()),
+        "not a note body"
+    );
+    let len = u32::try_from(body.len()).expect("bounded by MAX_BODY_LEN");
+    out.reserve(FRAME_HEADER_LEN + body.len());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(body);
+}
+
 /// Rewrites the checksum of every frame in `frames` (whole frames written by this module, one
 /// after another) for `seed`, so notes framed for one log can go to another without
 /// re-encoding. Panics if `frames` is not a whole number of frames.
@@ -228,14 +242,18 @@ pub fn decode_frame(buf: &[u8], seed: u64) -> FrameOutcome<'_> {
     }
     match decode_body(body) {
         Ok(note) => FrameOutcome::Note {
-            note,
+            note: NoteRef {
+                seed,
+                crc: actual,
+                ..note
+            },
             frame_len: FRAME_HEADER_LEN + len,
         },
         Err(detail) => FrameOutcome::End(EndReason::Malformed(detail)),
     }
 }
 
-/// Parses and checks a verified body.
+/// Parses and checks a verified body (the caller fills in the seed and checksum).
 fn decode_body(body: &[u8]) -> Result<NoteRef<'_>, String> {
     if body.len() < NOTE_HEADER_LEN {
         return Err(format!(
@@ -278,6 +296,8 @@ fn decode_body(body: &[u8]) -> Result<NoteRef<'_>, String> {
             header,
             body,
             range_count: 0,
+            seed: 0,
+            crc: 0,
         });
     }
     if !header.compensation && header.aux != 0 {
@@ -323,5 +343,7 @@ fn decode_body(body: &[u8]) -> Result<NoteRef<'_>, String> {
         header,
         body,
         range_count,
+        seed: 0,
+        crc: 0,
     })
 }

@@ -4,16 +4,20 @@
 //! body of exactly `body_len` bytes; a [`NoteRef`] exists only for a frame that verified and
 //! whose body passed every structural check, so its ranges never need checking again.
 
+mod batch;
 mod codec;
 mod reader;
+mod reseal;
 #[cfg(test)]
 mod tests;
 
+pub use batch::NoteBatch;
 pub use codec::{
     MAX_BODY_LEN, MAX_FRAME_LEN, append_frame, decode_frame, encode_note, encoded_len, frame_crc,
     reseal_frames,
 };
 pub use reader::{DEFAULT_READ_BUFFER_BYTES, NoteReader};
+pub use reseal::Reseal;
 
 use std::fmt;
 
@@ -208,6 +212,10 @@ pub struct NoteRef<'a> {
     body: &'a [u8],
     /// Number of ranges (0 unless `BlockChange`).
     range_count: u16,
+    /// The seed the frame verified with.
+    seed: u64,
+    /// The frame's checksum under `seed`.
+    crc: u32,
 }
 
 impl<'a> NoteRef<'a> {
@@ -242,6 +250,16 @@ impl<'a> NoteRef<'a> {
     /// The raw body bytes, for re-framing with another seed by [`append_frame`].
     pub fn body(&self) -> &'a [u8] {
         self.body
+    }
+
+    /// The seed the frame verified with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The frame's checksum (under [`NoteRef::seed`]), as verified.
+    pub fn frame_crc(&self) -> u32 {
+        self.crc
     }
 
     /// An owned copy.

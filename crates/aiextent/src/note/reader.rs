@@ -23,6 +23,7 @@ struct Current {
     frame_len: usize,
     header: super::NoteHeader,
     range_count: u16,
+    crc: u32,
 }
 
 /// Reads the notes of `[start_offset, end_offset)` of a file, one frame at a time.
@@ -165,12 +166,12 @@ impl NoteReader {
         let outcome = match decode_frame(&self.buf[self.pos..self.pos + need], self.seed) {
             FrameOutcome::Note { note, frame_len } => {
                 debug_assert_eq!(frame_len, need);
-                Ok((note.header, note.range_count))
+                Ok((note.header, note.range_count, note.crc))
             }
             FrameOutcome::End(reason) => Err(reason),
         };
         match outcome {
-            Ok((header, range_count)) => {
+            Ok((header, range_count, crc)) => {
                 let seq = header.note_seq;
                 if let Some(expected) = self.expect_seq
                     && seq != expected
@@ -188,6 +189,7 @@ impl NoteReader {
                     frame_len: need,
                     header,
                     range_count,
+                    crc,
                 });
                 self.pos += need;
                 self.offset += need as u64;
@@ -214,6 +216,8 @@ impl NoteReader {
             header: c.header,
             body: &self.buf[c.frame_start + FRAME_HEADER_LEN..c.frame_start + c.frame_len],
             range_count: c.range_count,
+            seed: self.seed,
+            crc: c.crc,
         })
     }
 

@@ -561,3 +561,86 @@ fn reader_memory_is_bounded() {
     assert_eq!(read_all(&mut reader).len() as u64, count);
     assert_eq!(reader.buffer_bytes(), buf.len() / count as usize);
 }
+
+/// A block change of `len` redo bytes (filled with `fill`) at sequence `seq`, framed with `seed`.
+fn sized_frame(seq: u64, len: usize, fill: u8, seed: u64) -> Vec<u8> {
+    let redo = vec![fill; len];
+    let undo = vec![fill.wrapping_add(1); len];
+    let mut out = Vec::new();
+    encode_note(&mut out, seed, &block_header(seq), &[(0, &redo, &undo)]);
+    out
+}
+
+proptest! {
+    #[test]
+    fn reseal_writes_the_frame_append_frame_writes(
+        from in any::<u64>(),
+        to in any::<u64>(),
+        lens in proptest::collection::vec(1usize..3000, 1..20),
+    ) {
+        let mut reseal = Reseal::new();
+        for (i, len) in lens.into_iter().enumerate() {
+            let frame = sized_frame(i as u64 + 1, len, i as u8, from);
+            let FrameOutcome::Note { note, .. } = decode_frame(&frame, from) else {
+                panic!("a frame just encoded decodes");
+            };
+            prop_assert_eq!(note.seed(), from);
+            prop_assert_eq!(note.frame_crc(), frame_crc(from, note.body()));
+            let mut derived = Vec::new();
+            reseal.append(&mut derived, &note, to);
+            let mut direct = Vec::new();
+            append_frame(&mut direct, to, note.body());
+            prop_assert_eq!(derived, direct);
+        }
+    }
+}
+
+#[test]
+fn reseal_follows_a_new_seed_pair() {
+    let mut reseal = Reseal::new();
+    let frame = sized_frame(1, 100, 3, 5);
+    let FrameOutcome::Note { note, .. } = decode_frame(&frame, 5) else {
+        panic!("decodes");
+    };
+    for to in [6, 7, 6, 5] {
+        assert_eq!(reseal.crc(&note, to), frame_crc(to, note.body()));
+    }
+}
+
+#[test]
+fn a_batch_gives_back_the_notes_pushed() {
+    let seed = 42;
+    let mut bytes = Vec::new();
+    for (seq, len) in [(1u64, 10usize), (2, 700), (3, 1)] {
+        bytes.extend(sized_frame(seq, len, seq as u8, seed));
+    }
+    let mut reader = NoteReader::new(file_with(&bytes), 0, bytes.len() as u64, seed, None);
+    let mut batch = NoteBatch::with_capacity(16);
+    let mut expected = Vec::new();
+    while let Some(note) = reader.next().unwrap() {
+        batch.push(&note);
+        expected.push((note.to_owned(), note.frame_crc(), note.seed()));
+    }
+    assert_eq!(batch.len(), 3);
+    assert_eq!(batch.body_bytes(), bytes.len() - 3 * FRAME_HEADER_LEN);
+    for (i, (note, crc, seed)) in expected.iter().enumerate() {
+        let got = batch.get(i).unwrap();
+        assert_eq!(&got.to_owned(), note);
+        assert_eq!((got.frame_crc(), got.seed()), (*crc, *seed));
+    }
+    assert!(batch.get(3).is_none());
+    batch.clear();
+    assert!(batch.is_empty() && batch.get(0).is_none());
+}
+
+#[test]
+fn reseal_derives_long_bodies_too() {
+    let mut reseal = Reseal::new();
+    for len in [4095, 4096, 4097, 9000, 20000] {
+        let frame = sized_frame(1, len, 9, 11);
+        let FrameOutcome::Note { note, .. } = decode_frame(&frame, 11) else {
+            panic!("decodes");
+        };
+        assert_eq!(reseal.crc(&note, 12), frame_crc(12, note.body()));
+    }
+}
