@@ -67,7 +67,8 @@ pub use path::DbPath;
 pub use quiet::QuietPoint;
 pub use recovery::RecoveryReport;
 pub use replay::{
-    NoteOutcome, ROLL_FORWARD_BUFFERS, RedoReport, ReplayOptions, RollForwardTarget, roll_opunlock,
+    BlockHints, NoteOutcome, ROLL_FORWARD_BUFFERS, RedoReport, ReplayOptions, RollForwardTarget,
+    roll_opunlock,
 };
 pub use tables::TableInfo;
 pub use txn::Txn;

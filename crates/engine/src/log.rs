@@ -33,8 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use aiextent::note::append_frame;
-use aiextent::{FRAME_HEADER_LEN, NoteHeader, NoteKind, encode_note, encoded_len};
+use aiextent::{NoteHeader, NoteKind, NoteRef, Reseal, encode_note, encoded_len};
 use masterblock::{AreaNo, BlockNo, NoteSeq, TxnId, UpdateCounter};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -555,20 +554,25 @@ impl LogManager {
         Ok(seq)
     }
 
-    /// Appends a note encoded elsewhere (roll forward): `body` is the body of a verified note
-    /// whose sequence is the next one (a caller bug otherwise: panics). Returns its sequence.
-    pub(crate) fn append_raw(&self, body: &[u8]) -> Result<NoteSeq> {
+    /// Appends a verified note of another stream (roll forward) whose sequence is the next one
+    /// (a caller bug otherwise: panics), re-framed under the BI's seed by `reseal` from the
+    /// checksum it verified with. Returns its sequence.
+    pub(crate) fn append_verified(
+        &self,
+        note: &NoteRef<'_>,
+        reseal: &mut Reseal,
+    ) -> Result<NoteSeq> {
         let mut guard = self.state.lock();
-        if let Err(e) = self.reserve(&mut guard, FRAME_HEADER_LEN + body.len()) {
+        if let Err(e) = self.reserve(&mut guard, note.frame_len()) {
             drop(guard);
             return Err(self.stopped(e));
         }
         let st = &mut *guard;
-        let seq = u64::from_le_bytes(body[..8].try_into().expect("a note body has a sequence"));
+        let seq = note.header.note_seq.0;
         assert_eq!(seq, st.next_seq, "a note appended out of sequence");
         st.next_seq += 1;
         let before = st.buf.len();
-        append_frame(&mut st.buf, st.seed, body);
+        reseal.append(&mut st.buf, note, st.seed);
         let len = (st.buf.len() - before) as u64;
         st.bytes_in_generation += len;
         st.bytes += len;

@@ -37,6 +37,7 @@ mod list;
 mod options;
 mod report;
 mod run;
+mod stream;
 #[cfg(test)]
 mod tests;
 

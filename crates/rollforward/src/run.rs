@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::file::{AiFile, Survey, survey};
 use crate::options::{RollForwardOptions, StopAt, format_local_time};
 use crate::report::{Event, FileSummary, Progress, Summary, TxnEnd, TxnEvent};
+use crate::stream::VerifiedStream;
 
 /// Notes between two progress events.
 const PROGRESS_EVERY: u64 = 16384;
@@ -253,11 +254,13 @@ impl Run<'_> {
             bytes: survey.bytes(),
             ..FileSummary::default()
         };
-        let mut reader = file.apply_reader(survey);
-        self.target.read_ahead(
-            file.extent.file().clone(),
+        let hints = self.target.block_hints();
+        let hint_from = self.target.next_note_seq().0;
+        let mut reader = VerifiedStream::start(
+            file.apply_reader(survey),
             aiextent::AI_HEADER_REGION_BYTES,
-            survey.end_offset,
+            hints,
+            hint_from,
         );
         let mut at_stop = false;
         while let Some(note) = reader.next().map_err(Error::ai(&file.path))? {
@@ -303,14 +306,15 @@ impl Run<'_> {
                 self.progress(&file.path, fs.notes_read, survey.notes, reader.offset());
             }
         }
+        let end_offset = reader.offset();
+        drop(reader);
         self.target.stop_read_ahead();
-        if !at_stop && reader.offset() != survey.end_offset {
+        if !at_stop && end_offset != survey.end_offset {
             return Err(Error::FileChanged {
                 path: file.path.clone(),
                 detail: format!(
                     "its notes end at byte {} but ended at byte {} when it was checked",
-                    reader.offset(),
-                    survey.end_offset
+                    end_offset, survey.end_offset
                 ),
             });
         }

@@ -81,9 +81,6 @@ impl RollForwardTarget {
             Ok(_) => {
                 self.next += 1;
                 self.max_txn = self.max_txn.max(h.txn.0);
-                if let Some(ahead) = &self.read_ahead {
-                    ahead.advance(self.next);
-                }
                 if let Err(e) = self.after_note() {
                     self.fail();
                     return Err(e);
@@ -113,7 +110,7 @@ impl RollForwardTarget {
             NoteKind::OpenStamp => self.stamp = OpenStamp(h.aux),
             NoteKind::AiSwitch => {}
         }
-        self.shared.log.append_raw(note.body())?;
+        self.shared.log.append_verified(note, &mut self.reseal)?;
         Ok(NoteOutcome::Applied)
     }
 
@@ -130,7 +127,7 @@ impl RollForwardTarget {
         let prior = h.prior_counter.0;
         if counter > prior {
             drop(data);
-            db.log.append_raw(note.body())?;
+            db.log.append_verified(note, &mut self.reseal)?;
             return Ok(NoteOutcome::Skipped);
         }
         if counter < prior {
@@ -168,7 +165,7 @@ impl RollForwardTarget {
             assert_eq!(seq, h.note_seq, "the target's BI continues the stream");
             data.fpi_epoch = epoch;
         } else {
-            db.log.append_raw(note.body())?;
+            db.log.append_verified(note, &mut self.reseal)?;
         }
         debug_assert_eq!(UpdateCounter(prior), h.prior_counter);
         block::set_counter(&mut data.buf, prior + 1);

@@ -15,9 +15,9 @@ mod readahead;
 
 use std::sync::Arc;
 
-use aiextent::{FrameOutcome, NoteKind, decode_frame};
+use aiextent::{FrameOutcome, NoteKind, Reseal, decode_frame};
 use masterblock::{DbState, MasterBlock, NoteSeq, OpenStamp, TxnId};
-use storage::{FileRef, StorageRef};
+use storage::StorageRef;
 
 use crate::bi::{BI_HEADER_BYTES, BiFile, BiStream};
 use crate::checkpoint;
@@ -33,6 +33,8 @@ use crate::recovery;
 use logwriter::LogWriter;
 use readahead::{ReadAhead, ReadAheadConfig};
 
+pub use readahead::BlockHints;
+
 pub use apply::NoteOutcome;
 
 /// Buffers of the roll forward buffer pool unless `-B` says otherwise (clients: 4096).
@@ -40,9 +42,6 @@ pub const ROLL_FORWARD_BUFFERS: usize = 16384;
 
 /// Reader threads of the read-ahead unless told otherwise.
 const READ_AHEAD_THREADS: usize = 8;
-
-/// Notes the read-ahead runs ahead of the note being applied.
-const READ_AHEAD_WINDOW_NOTES: u64 = 32768;
 
 /// How a roll forward target runs.
 #[derive(Clone, Debug)]
@@ -53,8 +52,8 @@ pub struct ReplayOptions {
     /// moment no transaction is in flight; without one after four times as many).
     pub checkpoint_bytes: u64,
     /// Threads reading ahead the blocks that coming notes change, for data extents that take
-    /// no read-ahead hints (with hints, as on the real file system, the scout alone gives
-    /// them); 0 turns read-ahead off.
+    /// no read-ahead hints (with hints, as on the real file system, none are started); 0 turns
+    /// read-ahead off.
     pub read_ahead_threads: usize,
     /// Bytes of notes appended after which the log writer thread is asked to write (then
     /// sync) them (at most, and by default, the log's 4 MiB buffer; small values exercise it).
@@ -108,6 +107,8 @@ pub struct RollForwardTarget {
     failed: bool,
     /// Body before a change (for full-image notes).
     before: Vec<u8>,
+    /// Re-frames applied notes for the BI from the checksums they verified with.
+    reseal: Reseal,
     checkpoint_bytes: u64,
     /// `bytes_in_generation` at the last checkpoint.
     bytes_at_checkpoint: u64,
@@ -226,6 +227,7 @@ impl RollForwardTarget {
             started: false,
             failed: false,
             before: Vec::with_capacity(body_len),
+            reseal: Reseal::new(),
             checkpoint_bytes: opts.checkpoint_bytes.max(1),
             bytes_at_checkpoint: 0,
             read_ahead_threads: opts.read_ahead_threads,
@@ -281,33 +283,27 @@ impl RollForwardTarget {
         self.shared.log_event(source, text, number);
     }
 
-    /// Starts reading ahead, in other threads, the blocks that the block changes framed in
-    /// `[start_offset, end_offset)` of the after-image file `file` will change, a bounded
-    /// window ahead of the note being applied, so [`RollForwardTarget::apply`] seldom waits
-    /// for a read. A hint only: what it reads is not used (every frame and block is still
-    /// read and verified when applied), and a damaged region just ends it. Replaces a
-    /// read-ahead started before; stops at [`RollForwardTarget::stop_read_ahead`], at the end
-    /// of the region, at a failure and when the target is finished or dropped.
-    pub fn read_ahead(&mut self, file: FileRef, start_offset: u64, end_offset: u64) {
+    /// Starts a read-ahead of the target's blocks and returns what feeds it: whoever reads the
+    /// after-image file ahead of [`RollForwardTarget::apply`] names each block a coming block
+    /// change touches, so `apply` seldom waits for a read. A hint only: what it reads is not
+    /// used (every block is still read and verified when applied). Replaces a read-ahead
+    /// started before; stops at [`RollForwardTarget::stop_read_ahead`], at a failure and when
+    /// the target is finished or dropped. `None` when read-ahead is off (no reader threads
+    /// asked for, or none could start) or the target has failed.
+    pub fn block_hints(&mut self) -> Option<BlockHints> {
         self.read_ahead = None;
         if self.read_ahead_threads == 0 || self.failed {
-            return;
+            return None;
         }
         let buffers = self.shared.pool.frames();
         let config = ReadAheadConfig {
             threads: self.read_ahead_threads,
-            window_notes: READ_AHEAD_WINDOW_NOTES,
             recent_slots: (2 * buffers).next_power_of_two().min(1 << 20),
             block_size: self.shared.block_size as usize,
         };
-        self.read_ahead = ReadAhead::start(
-            self.shared.files.block_map(),
-            file,
-            start_offset,
-            end_offset,
-            self.next,
-            config,
-        );
+        let (read_ahead, hints) = ReadAhead::start(self.shared.files.block_map(), config)?;
+        self.read_ahead = Some(read_ahead);
+        Some(hints)
     }
 
     /// Stops the read-ahead, if one runs, and waits for its threads.
