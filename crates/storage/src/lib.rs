@@ -51,6 +51,12 @@ pub trait StorageFile: Send + Sync {
         let _ = (offset, len);
         false
     }
+    /// A hint that `[offset, offset + len)` will not be read soon: the file system may drop
+    /// it from its cache (clean pages only; data written and not yet durable stays). Changes
+    /// nothing of the file and counts as no operation for fault injection.
+    fn drop_cached(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
 }
 
 /// A shared handle to an open file.

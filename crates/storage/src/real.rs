@@ -2,7 +2,7 @@
 //!
 //! Positional I/O uses `pread`/`pwrite` (`FileExt`), so handles are shared between threads
 //! without a seek position; `sync` is `fdatasync` and `sync_dir` is `fsync` of the directory;
-//! `prefetch` is `posix_fadvise(WILLNEED)`.
+//! `prefetch` is `posix_fadvise(WILLNEED)` and `drop_cached` `posix_fadvise(DONTNEED)`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -56,6 +56,14 @@ impl StorageFile for RealFile {
             return true;
         };
         rustix::fs::fadvise(&self.file, offset, Some(len), rustix::fs::Advice::WillNeed).is_ok()
+    }
+
+    fn drop_cached(&self, offset: u64, len: u64) {
+        if let Some(len) = std::num::NonZeroU64::new(len) {
+            // A hint: if it is not taken, the pages just stay cached.
+            let _ =
+                rustix::fs::fadvise(&self.file, offset, Some(len), rustix::fs::Advice::DontNeed);
+        }
     }
 }
 
