@@ -52,9 +52,9 @@ pub use extent::{
     DEFAULT_VARIABLE_LIMIT_BYTES, ExtentReader, ScanSummary, scan_extent,
 };
 pub use note::{
-    EndReason, FRAME_HEADER_LEN, FrameOutcome, NOTE_HEADER_LEN, Note, NoteBatch, NoteHeader,
-    NoteKind, NoteReader, NoteRef, OwnedRange, RangeIter, RangeRef, Reseal, decode_frame,
-    encode_note, encoded_len,
+    EndReason, FRAME_HEADER_LEN, FrameOutcome, MAX_FRAME_LEN, NOTE_HEADER_LEN, Note, NoteBatch,
+    NoteHeader, NoteKind, NoteReader, NoteRef, OwnedRange, RangeIter, RangeRef, Reseal,
+    decode_frame, encode_note, encoded_len,
 };
 pub use set::{
     AI_EXTENT_NUMBER_IN_AREA, AiExtentSpec, ExtentInfo, ExtentSet, Repair, VerifyProblem,

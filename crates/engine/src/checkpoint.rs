@@ -51,18 +51,19 @@ fn run(db: &Shared, mark_clean: bool) -> Result<bool> {
         })?;
     }
     if idle {
-        reset_bi(db, next)?;
+        reset_bi(db, next, true)?;
     }
     drop(gate);
     db.pool.advance_epoch();
     Ok(idle)
 }
 
-/// Resets the BI to a new generation starting at `next` (caller: nothing active, all synced).
-pub(crate) fn reset_bi(db: &Shared, next: NoteSeq) -> Result<()> {
+/// Resets the BI to a new generation starting at `next` (caller: nothing active, all synced);
+/// with `shrink`, the file is cut back to its header (see [`crate::bi::BiFile::reset`]).
+pub(crate) fn reset_bi(db: &Shared, next: NoteSeq, shrink: bool) -> Result<()> {
     let mut bi = db.bi.lock();
     let bi = bi.as_mut().expect("a database open for update has its BI");
-    if let Err(e) = bi.reset(next) {
+    if let Err(e) = bi.reset(next, shrink) {
         db.log.fail(format!("BI reset failed: {e}"));
         return Err(e);
     }

@@ -167,3 +167,31 @@ fn transactions_in_flight_wait_for_the_next_file_or_the_next_open() {
     assert_eq!(s2.state, DbState::Clean);
     assert_eq!(dump_of(&copy, &db), src.dump());
 }
+
+#[test]
+fn the_bi_keeps_its_size_between_files_and_an_open_for_update_cuts_it() {
+    let mut src = Source::new();
+    src.work(10, 40, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    src.work(40, 41, Some(10));
+    let files = put_files(&copy, &src.files_from(k.0));
+    assert!(files.len() >= 3, "{files:?}");
+    let bi_size = |s: &storage::StorageRef| engine::describe(s, &db).unwrap().bi_size_bytes;
+    // One file per run: each run's checkpoints reset the BI without cutting the file, and the
+    // next run, on a database closed properly, writes over what is left.
+    let mut largest = 0;
+    for file in &files {
+        roll(&copy, &db, std::slice::from_ref(file), &rf_opts()).unwrap();
+        let size = bi_size(&copy);
+        assert!(size >= largest, "the BI was cut: {size} < {largest}");
+        largest = size;
+    }
+    assert!(largest > 2 * 4096, "the BI holds old notes: {largest}");
+    assert_eq!(dump_of(&copy, &db), src.dump());
+    // An open for update cuts the file back to its header when it resets the BI.
+    let after_use = dump_after_use(&copy, &db);
+    assert_eq!(after_use, src.dump());
+    assert_eq!(bi_size(&copy), 4096);
+}

@@ -2,15 +2,18 @@
 //! the current generation framed with the generation as seed.
 //!
 //! Invariants: the valid slot with the higher generation is the header; a reset writes the
-//! other slot with `generation + 1` and syncs before truncating, so a crash leaves either the old
-//! stream or an empty new one (old frames no longer verify). Only the first extent of the
-//! Primary Recovery Area holds notes; further BI extents are checked but unused. A fixed BI
-//! extent is preallocated at create, but its size is a starting allocation, not a limit: the
-//! file grows past it, and a reset (or the cut at open) shortens it to the valid notes.
+//! other slot with `generation + 1` and syncs before it truncates (if it does), so a crash
+//! leaves either the old stream or an empty new one (old frames no longer verify). Bytes past
+//! the stream's end are never read as notes: frames of older generations fail their checksum,
+//! and frames of the current one past a torn frame are cut off by the open after a crash. Only
+//! the first extent of the Primary Recovery Area holds notes; further BI extents are checked
+//! but unused. A fixed BI extent is preallocated at create, but its size is a starting
+//! allocation, not a limit: the file grows past it; an open for update cuts it to the valid
+//! notes and its resets shorten it to the header, while roll forward keeps it at its size.
 
 use std::path::{Path, PathBuf};
 
-use aiextent::{EndReason, FrameOutcome, NoteHeader, decode_frame};
+use aiextent::{EndReason, FrameOutcome, MAX_FRAME_LEN, NoteHeader, decode_frame};
 use masterblock::{AreaNo, DbId, ExtentHeader, ExtentKind, NoteSeq};
 use storage::{FileRef, Storage};
 
@@ -20,6 +23,8 @@ use crate::extent::{check_header, open_extent};
 /// Bytes before the first note.
 pub(crate) const BI_HEADER_BYTES: u64 = 4096;
 const SLOT_OFFSETS: [u64; 2] = [0, 512];
+/// Bytes of the BI read at a time when its notes are read.
+const STREAM_CHUNK_BYTES: usize = 1 << 20;
 const SLOT_LEN: usize = 128;
 const CHECKSUM_AT: usize = 124;
 
@@ -148,21 +153,16 @@ impl BiFile {
 
     /// Reads every note of the current generation, stopping at the first frame that does not
     /// verify or does not follow in sequence. A malformed note that verifies is an error.
+    /// Reads a chunk at a time and stops reading where the stream ends, so bytes of older
+    /// generations past the end (a BI that roll forward kept at its size) cost nothing.
     pub(crate) fn read_stream(&self) -> Result<BiStream> {
         let len = self.file.len().map_err(Error::io("inspect", &self.path))?;
-        let n =
-            usize::try_from(len.saturating_sub(BI_HEADER_BYTES)).map_err(|_| Error::BiCorrupt {
-                path: self.path.clone(),
-                reason: "too large to read".into(),
-            })?;
-        let mut bytes = vec![0u8; n];
-        self.file
-            .read_at(&mut bytes, BI_HEADER_BYTES)
-            .map_err(Error::io("read", &self.path))?;
+        let region = len.saturating_sub(BI_HEADER_BYTES);
+        let mut bytes: Vec<u8> = Vec::new();
         let mut notes = Vec::new();
         let mut at = 0usize;
         let mut expect = self.header.start_note_seq;
-        while at < bytes.len() {
+        loop {
             match decode_frame(&bytes[at..], self.header.generation) {
                 FrameOutcome::Note { note, frame_len } => {
                     if note.header.note_seq != expect {
@@ -171,6 +171,22 @@ impl BiFile {
                     notes.push((at, note.header));
                     expect = expect.next();
                     at += frame_len;
+                }
+                FrameOutcome::End(EndReason::Truncated) if (bytes.len() as u64) < region => {
+                    // The frame may run into bytes not read yet: read on, enough for any
+                    // frame whose length field asks for more.
+                    let want = (STREAM_CHUNK_BYTES as u64)
+                        .max(MAX_FRAME_LEN as u64)
+                        .min(region - bytes.len() as u64);
+                    let want = usize::try_from(want).map_err(|_| Error::BiCorrupt {
+                        path: self.path.clone(),
+                        reason: "too large to read".into(),
+                    })?;
+                    let from = bytes.len();
+                    bytes.resize(from + want, 0);
+                    self.file
+                        .read_at(&mut bytes[from..], BI_HEADER_BYTES + from as u64)
+                        .map_err(Error::io("read", &self.path))?;
                 }
                 FrameOutcome::End(EndReason::Malformed(detail)) => {
                     return Err(Error::BiCorrupt {
@@ -184,6 +200,7 @@ impl BiFile {
                 FrameOutcome::End(_) => break,
             }
         }
+        bytes.truncate(at);
         Ok(BiStream {
             bytes,
             notes,
@@ -199,8 +216,12 @@ impl BiFile {
         self.file.sync().map_err(Error::io("sync", &self.path))
     }
 
-    /// Starts a new generation whose first note is `start`: other slot, sync, truncate, sync.
-    pub(crate) fn reset(&mut self, start: NoteSeq) -> Result<()> {
+    /// Starts a new generation whose first note is `start`: other slot, sync, then (with
+    /// `shrink`) truncate, sync. Without `shrink` the file keeps its size and its bytes, which
+    /// no longer verify (their frames are sealed with an older generation) and are written over
+    /// by the new generation's notes: no blocks are freed (on a file system that discards freed
+    /// blocks that is a long wait) and none allocated again.
+    pub(crate) fn reset(&mut self, start: NoteSeq, shrink: bool) -> Result<()> {
         let header = BiHeader {
             prefix: self.header.prefix,
             generation: self.header.generation + 1,
@@ -214,6 +235,12 @@ impl BiFile {
         self.file.sync().map_err(Error::io("sync", &self.path))?;
         self.header = header;
         self.slot = slot;
-        self.truncate_notes(0)
+        if shrink {
+            self.truncate_notes(0)?;
+        }
+        Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

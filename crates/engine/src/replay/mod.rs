@@ -103,6 +103,8 @@ pub struct RollForwardTarget {
     /// Highest transaction id seen.
     max_txn: u64,
     started: bool,
+    /// The database was closed properly (state `Clean` or `RolledForwardInFlight`) at open.
+    closed_properly: bool,
     /// An operation failed: nothing more may be written.
     failed: bool,
     /// Body before a change (for full-image notes).
@@ -225,6 +227,7 @@ impl RollForwardTarget {
             open_txns,
             max_txn,
             started: false,
+            closed_properly: matches!(mb.state, DbState::Clean | DbState::RolledForwardInFlight),
             failed: false,
             before: Vec::with_capacity(body_len),
             reseal: Reseal::new(),
@@ -335,8 +338,13 @@ impl RollForwardTarget {
         let seed = {
             let bi = self.shared.bi.lock();
             let bi = bi.as_ref().expect("a target has its BI");
+            // After a crash, frames of this generation may lie past the valid stream (a torn
+            // frame before them), and could come back once new notes are written up to them:
+            // cut them off. A database closed properly has no such frame, only bytes of older
+            // generations (a BI kept at its size), which never verify: notes are written over
+            // them.
             let len = bi.file.len().map_err(Error::io("inspect", &bi.path))?;
-            if len != BI_HEADER_BYTES + stream.end as u64 {
+            if !self.closed_properly && len != BI_HEADER_BYTES + stream.end as u64 {
                 bi.truncate_notes(stream.end as u64)?;
             }
             bi.header.generation
@@ -433,7 +441,8 @@ impl RollForwardTarget {
         })?;
         let reset = self.open_txns.is_empty();
         if reset {
-            checkpoint::reset_bi(db, next)?;
+            // Kept at its size: the next file's notes are written over it.
+            checkpoint::reset_bi(db, next, false)?;
         }
         db.pool.advance_epoch();
         self.bytes_at_checkpoint = db.log.bytes_in_generation();
