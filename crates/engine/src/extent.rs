@@ -81,6 +81,14 @@ impl BlockMap {
             .is_some_and(|(file, offset)| file.prefetch(offset, u64::from(self.block_size)))
     }
 
+    /// Every extent's file.
+    pub(crate) fn files(&self) -> impl Iterator<Item = &FileRef> {
+        self.areas
+            .iter()
+            .flat_map(|(_, extents)| extents.iter())
+            .map(|e| &e.file)
+    }
+
     /// The file and offset of `block` of `area`, if an extent holds it.
     fn locate(&self, area: AreaNo, block: BlockNo) -> Option<(&FileRef, u64)> {
         let (_, extents) = self.areas.iter().find(|(a, _)| *a == area)?;

@@ -303,6 +303,7 @@ impl RollForwardTarget {
             threads: self.read_ahead_threads,
             recent_slots: (2 * buffers).next_power_of_two().min(1 << 20),
             block_size: self.shared.block_size as usize,
+            whole_up_to_bytes: (buffers as u64).saturating_mul(u64::from(self.shared.block_size)),
         };
         let (read_ahead, hints) = ReadAhead::start(self.shared.files.block_map(), config)?;
         self.read_ahead = Some(read_ahead);

@@ -37,12 +37,32 @@ pub(super) struct ReadAheadConfig {
     pub recent_slots: usize,
     /// Bytes of a block.
     pub block_size: usize,
+    /// Data extents of at most this many bytes in all (the pool's size) are hinted whole, in
+    /// one sequential pass, instead of block by block (files that take hints only).
+    pub whole_up_to_bytes: u64,
 }
+
+/// Bytes of one hint when the extents are hinted whole.
+const WHOLE_STEP_BYTES: u64 = 4 << 20;
 
 /// The reader threads of a read-ahead over files that take no hints (none when they do).
 pub(super) struct ReadAhead {
     stop: Arc<AtomicBool>,
     readers: Vec<JoinHandle<()>>,
+}
+
+/// Hints every data extent whole, in steps, unless stopped; for a database that fits the pool,
+/// one sequential read is far cheaper than thousands of single blocks.
+fn hint_whole(map: &BlockMap, stop: &AtomicBool) {
+    for file in map.files() {
+        let Ok(len) = file.len() else { continue };
+        let mut at = 0;
+        while at < len && !stop.load(Ordering::Relaxed) {
+            let step = WHOLE_STEP_BYTES.min(len - at);
+            file.prefetch(at, step);
+            at += step;
+        }
+    }
 }
 
 impl ReadAhead {
@@ -61,7 +81,20 @@ impl ReadAhead {
             stop: Arc::clone(&stop),
         };
         let mut readers = Vec::new();
-        if !map.takes_hints() {
+        if map.takes_hints() {
+            let total: u64 = map.files().filter_map(|f| f.len().ok()).sum();
+            if total <= config.whole_up_to_bytes {
+                let map = map.clone();
+                let stop = Arc::clone(&stop);
+                // Without the thread the blocks are still hinted one by one.
+                if let Ok(handle) = std::thread::Builder::new()
+                    .name("rf-warm".into())
+                    .spawn(move || hint_whole(&map, &stop))
+                {
+                    readers.push(handle);
+                }
+            }
+        } else {
             let (tx, rx) = sync_channel::<(AreaNo, BlockNo)>(QUEUE_LEN);
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..config.threads {
