@@ -182,6 +182,8 @@ impl Run<'_> {
             }));
         }
         let next = self.target.next_note_seq();
+        // The blocks are read in the background while the file is checked (reading only).
+        self.target.warm_blocks();
         let survey = survey(&file, next, self.opts.stop).map_err(refused)?;
         if !retry && survey.stamp_at_start != self.target.open_stamp() {
             let db_stamp = self.target.open_stamp().0;

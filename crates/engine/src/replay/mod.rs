@@ -31,7 +31,7 @@ use crate::open::{check_identity, read_control};
 use crate::path::DbPath;
 use crate::recovery;
 use logwriter::LogWriter;
-use readahead::{ReadAhead, ReadAheadConfig};
+use readahead::{ReadAhead, ReadAheadConfig, Warm};
 
 pub use readahead::BlockHints;
 
@@ -118,6 +118,8 @@ pub struct RollForwardTarget {
     read_ahead_threads: usize,
     /// The read-ahead running, if any.
     read_ahead: Option<ReadAhead>,
+    /// The data extents being hinted whole, if they are.
+    warm: Option<Warm>,
     /// The log writer (from `start`).
     log_writer: Option<LogWriter>,
     /// `bytes_in_generation` when the log writer was last asked to flush.
@@ -235,6 +237,7 @@ impl RollForwardTarget {
             bytes_at_checkpoint: 0,
             read_ahead_threads: opts.read_ahead_threads,
             read_ahead: None,
+            warm: None,
             log_writer: None,
             bytes_at_request: 0,
             log_flush_bytes: opts
@@ -303,11 +306,24 @@ impl RollForwardTarget {
             threads: self.read_ahead_threads,
             recent_slots: (2 * buffers).next_power_of_two().min(1 << 20),
             block_size: self.shared.block_size as usize,
-            whole_up_to_bytes: (buffers as u64).saturating_mul(u64::from(self.shared.block_size)),
         };
         let (read_ahead, hints) = ReadAhead::start(self.shared.files.block_map(), config)?;
         self.read_ahead = Some(read_ahead);
         Some(hints)
+    }
+
+    /// Has the data extents read whole into the operating system's cache in the background,
+    /// when they take hints and are no larger in all than the buffer pool (a database that
+    /// fits the pool: one sequential read instead of thousands of single blocks). A hint only,
+    /// which writes nothing, so it may run while a file is still being checked; once per target
+    /// (later calls do nothing) unless read-ahead is off.
+    pub fn warm_blocks(&mut self) {
+        if self.warm.is_some() || self.read_ahead_threads == 0 || self.failed {
+            return;
+        }
+        let pool_bytes =
+            (self.shared.pool.frames() as u64).saturating_mul(u64::from(self.shared.block_size));
+        self.warm = Warm::start(self.shared.files.block_map(), pool_bytes);
     }
 
     /// Stops the read-ahead, if one runs, and waits for its threads.
@@ -405,6 +421,7 @@ impl RollForwardTarget {
         }
         assert!(!self.failed, "finish of a failed target");
         self.read_ahead = None;
+        self.warm = None;
         let state = if self.open_txns.is_empty() {
             DbState::Clean
         } else {
@@ -455,6 +472,7 @@ impl RollForwardTarget {
     fn fail(&mut self) {
         self.failed = true;
         self.read_ahead = None;
+        self.warm = None;
         // A flush under way ends first (it writes only notes applied before the failure).
         self.log_writer = None;
         self.shared.log.fail("roll forward stopped".to_string());
@@ -468,6 +486,7 @@ impl Drop for RollForwardTarget {
         // released with `shared`, after the read-ahead's and the log writer's threads have
         // ended.
         self.read_ahead = None;
+        self.warm = None;
         self.log_writer = None;
         self.shared.pool.discard_all();
     }

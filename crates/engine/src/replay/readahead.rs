@@ -37,9 +37,6 @@ pub(super) struct ReadAheadConfig {
     pub recent_slots: usize,
     /// Bytes of a block.
     pub block_size: usize,
-    /// Data extents of at most this many bytes in all (the pool's size) are hinted whole, in
-    /// one sequential pass, instead of block by block (files that take hints only).
-    pub whole_up_to_bytes: u64,
 }
 
 /// Bytes of one hint when the extents are hinted whole.
@@ -51,16 +48,55 @@ pub(super) struct ReadAhead {
     readers: Vec<JoinHandle<()>>,
 }
 
-/// Hints every data extent whole, in steps, unless stopped; for a database that fits the pool,
-/// one sequential read is far cheaper than thousands of single blocks.
-fn hint_whole(map: &BlockMap, stop: &AtomicBool) {
-    for file in map.files() {
-        let Ok(len) = file.len() else { continue };
-        let mut at = 0;
-        while at < len && !stop.load(Ordering::Relaxed) {
-            let step = WHOLE_STEP_BYTES.min(len - at);
-            file.prefetch(at, step);
-            at += step;
+/// The data extents hinted whole, in the background: for a database that fits the pool, one
+/// sequential read is far cheaper than thousands of single blocks. Stops (and joins its
+/// thread) when dropped.
+pub(super) struct Warm {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Warm {
+    /// Starts hinting every extent of `map` whole, in [`WHOLE_STEP_BYTES`] steps, if they all
+    /// take hints and hold at most `up_to_bytes` in all; `None` otherwise (or if no thread
+    /// could start: the blocks are still hinted one by one as notes name them).
+    pub(super) fn start(map: BlockMap, up_to_bytes: u64) -> Option<Warm> {
+        if !map.takes_hints() {
+            return None;
+        }
+        let total: u64 = map.files().filter_map(|f| f.len().ok()).sum();
+        if total > up_to_bytes {
+            return None;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("rf-warm".into())
+            .spawn(move || {
+                for file in map.files() {
+                    let Ok(len) = file.len() else { continue };
+                    let mut at = 0;
+                    while at < len && !thread_stop.load(Ordering::Relaxed) {
+                        let step = WHOLE_STEP_BYTES.min(len - at);
+                        file.prefetch(at, step);
+                        at += step;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Warm {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Warm {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            // A panic there loses only hints.
+            let _ = handle.join();
         }
     }
 }
@@ -81,20 +117,7 @@ impl ReadAhead {
             stop: Arc::clone(&stop),
         };
         let mut readers = Vec::new();
-        if map.takes_hints() {
-            let total: u64 = map.files().filter_map(|f| f.len().ok()).sum();
-            if total <= config.whole_up_to_bytes {
-                let map = map.clone();
-                let stop = Arc::clone(&stop);
-                // Without the thread the blocks are still hinted one by one.
-                if let Ok(handle) = std::thread::Builder::new()
-                    .name("rf-warm".into())
-                    .spawn(move || hint_whole(&map, &stop))
-                {
-                    readers.push(handle);
-                }
-            }
-        } else {
+        if !map.takes_hints() {
             let (tx, rx) = sync_channel::<(AreaNo, BlockNo)>(QUEUE_LEN);
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..config.threads {
