@@ -15,6 +15,7 @@ struct Slot {
     len: usize,
     header: NoteHeader,
     range_count: u16,
+    ranges_end: u32,
     seed: u64,
     crc: u32,
 }
@@ -44,6 +45,7 @@ impl NoteBatch {
             len: note.body.len(),
             header: note.header,
             range_count: note.range_count,
+            ranges_end: note.ranges_end,
             seed: note.seed,
             crc: note.crc,
         });
@@ -55,6 +57,7 @@ impl NoteBatch {
             header: s.header,
             body: &self.bytes[s.start..s.start + s.len],
             range_count: s.range_count,
+            ranges_end: s.ranges_end,
             seed: s.seed,
             crc: s.crc,
         })

@@ -25,7 +25,13 @@ pub const MAX_FRAME_LEN: usize = FRAME_HEADER_LEN + MAX_BODY_LEN;
 
 /// The frame checksum of `body` under `seed`: `crc32c_append(crc32c(seed LE), body)`.
 pub fn frame_crc(seed: u64, body: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(&seed.to_le_bytes()), body)
+    crc32c::crc32c_append(seed_crc(seed), body)
+}
+
+/// `crc32c(seed LE)`, where every frame checksum under `seed` starts: a reader of many frames
+/// computes it once.
+pub(super) fn seed_crc(seed: u64) -> u32 {
+    crc32c::crc32c(&seed.to_le_bytes())
 }
 
 /// Size [`encode_note`] would append for these ranges.
@@ -220,6 +226,11 @@ fn read_u64(b: &[u8], at: usize) -> u64 {
 /// `BlockChange` at least one range, each of length >= 1, sorted, not overlapping, ending by
 /// 64 KiB, with the payload exactly consumed (else [`EndReason::Malformed`]). Never panics.
 pub fn decode_frame(buf: &[u8], seed: u64) -> FrameOutcome<'_> {
+    decode_frame_seeded(buf, seed, seed_crc(seed))
+}
+
+/// [`decode_frame`] with `seed_crc` = [`seed_crc`]`(seed)` already computed.
+pub(super) fn decode_frame_seeded(buf: &[u8], seed: u64, seed_crc: u32) -> FrameOutcome<'_> {
     if buf.len() < 4 {
         return FrameOutcome::End(EndReason::Truncated);
     }
@@ -236,7 +247,7 @@ pub fn decode_frame(buf: &[u8], seed: u64) -> FrameOutcome<'_> {
     }
     let expected = read_u32(buf, 4);
     let body = &buf[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
-    let actual = frame_crc(seed, body);
+    let actual = crc32c::crc32c_append(seed_crc, body);
     if actual != expected {
         return FrameOutcome::End(EndReason::ChecksumMismatch { expected, actual });
     }
@@ -296,6 +307,7 @@ fn decode_body(body: &[u8]) -> Result<NoteRef<'_>, String> {
             header,
             body,
             range_count: 0,
+            ranges_end: 0,
             seed: 0,
             crc: 0,
         });
@@ -343,6 +355,7 @@ fn decode_body(body: &[u8]) -> Result<NoteRef<'_>, String> {
         header,
         body,
         range_count,
+        ranges_end: u32::try_from(prev_end).expect("a range ends by 64 KiB"),
         seed: 0,
         crc: 0,
     })

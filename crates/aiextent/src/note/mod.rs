@@ -212,6 +212,9 @@ pub struct NoteRef<'a> {
     body: &'a [u8],
     /// Number of ranges (0 unless `BlockChange`).
     range_count: u16,
+    /// Where the last range ends (ranges are sorted and disjoint): the body bytes the note
+    /// needs; 0 unless `BlockChange`.
+    ranges_end: u32,
     /// The seed the frame verified with.
     seed: u64,
     /// The frame's checksum under `seed`.
@@ -235,6 +238,13 @@ impl<'a> NoteRef<'a> {
     /// Number of changed ranges.
     pub fn range_count(&self) -> usize {
         usize::from(self.range_count)
+    }
+
+    /// The offset just past the last changed range (ranges are sorted and do not overlap, so
+    /// every range lies below it): the smallest block body the note fits; 0 for a note that
+    /// changes no block.
+    pub fn ranges_end(&self) -> usize {
+        self.ranges_end as usize
     }
 
     /// Body length in bytes (the frame's `body_len`).

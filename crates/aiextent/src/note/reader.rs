@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use masterblock::NoteSeq;
 use storage::FileRef;
 
-use super::codec::{MAX_BODY_LEN, decode_frame};
+use super::codec::{MAX_BODY_LEN, decode_frame, decode_frame_seeded, seed_crc};
 use super::{EndReason, FRAME_HEADER_LEN, FrameOutcome, NoteRef};
 use crate::Error;
 
@@ -23,6 +23,7 @@ struct Current {
     frame_len: usize,
     header: super::NoteHeader,
     range_count: u16,
+    ranges_end: u32,
     crc: u32,
 }
 
@@ -40,6 +41,8 @@ pub struct NoteReader {
     file: FileRef,
     path: PathBuf,
     seed: u64,
+    /// `crc32c(seed LE)`, computed once.
+    seed_crc: u32,
     /// Sequence the next note must carry, if known.
     expect_seq: Option<NoteSeq>,
     /// Sequence of the last note returned.
@@ -75,6 +78,7 @@ impl NoteReader {
             file,
             path: PathBuf::new(),
             seed,
+            seed_crc: seed_crc(seed),
             expect_seq: first_seq,
             last_seq: None,
             end_offset: end_offset.max(start_offset),
@@ -163,15 +167,16 @@ impl NoteReader {
                 return Err(e);
             }
         };
-        let outcome = match decode_frame(&self.buf[self.pos..self.pos + need], self.seed) {
+        let frame = &self.buf[self.pos..self.pos + need];
+        let outcome = match decode_frame_seeded(frame, self.seed, self.seed_crc) {
             FrameOutcome::Note { note, frame_len } => {
                 debug_assert_eq!(frame_len, need);
-                Ok((note.header, note.range_count, note.crc))
+                Ok((note.header, note.range_count, note.ranges_end, note.crc))
             }
             FrameOutcome::End(reason) => Err(reason),
         };
         match outcome {
-            Ok((header, range_count, crc)) => {
+            Ok((header, range_count, ranges_end, crc)) => {
                 let seq = header.note_seq;
                 if let Some(expected) = self.expect_seq
                     && seq != expected
@@ -189,6 +194,7 @@ impl NoteReader {
                     frame_len: need,
                     header,
                     range_count,
+                    ranges_end,
                     crc,
                 });
                 self.pos += need;
@@ -216,6 +222,7 @@ impl NoteReader {
             header: c.header,
             body: &self.buf[c.frame_start + FRAME_HEADER_LEN..c.frame_start + c.frame_len],
             range_count: c.range_count,
+            ranges_end: c.ranges_end,
             seed: self.seed,
             crc: c.crc,
         })

@@ -644,3 +644,30 @@ fn reseal_derives_long_bodies_too() {
         assert_eq!(reseal.crc(&note, 12), frame_crc(12, note.body()));
     }
 }
+
+#[test]
+fn ranges_end_is_where_the_last_range_ends() {
+    let mut frame = Vec::new();
+    encode_note(
+        &mut frame,
+        3,
+        &block_header(1),
+        &[(4, b"ab", b"cd"), (100, b"xyz", b"uvw")],
+    );
+    encode_note(
+        &mut frame,
+        3,
+        &NoteHeader::simple(NoteSeq(2), NoteKind::TxCommit, TxnId(7), 9),
+        &[],
+    );
+    let mut reader = NoteReader::new(file_with(&frame), 0, frame.len() as u64, 3, None);
+    let mut batch = NoteBatch::default();
+    let change = reader.next().unwrap().unwrap();
+    assert_eq!(change.ranges_end(), 103);
+    batch.push(&change);
+    let commit = reader.next().unwrap().unwrap();
+    assert_eq!(commit.ranges_end(), 0);
+    batch.push(&commit);
+    assert_eq!(batch.get(0).unwrap().ranges_end(), 103);
+    assert_eq!(batch.get(1).unwrap().ranges_end(), 0);
+}
