@@ -1,8 +1,9 @@
-//! A hasher for the engine's hot in-memory maps, whose keys are small integers chosen by the
-//! database itself (block numbers, transaction ids), never by an outside party: one multiply
-//! and rotate per word instead of SipHash, which guards against keys an attacker picks.
+//! A hasher for hot in-memory maps whose keys are small integers chosen by the database itself
+//! (block numbers, transaction ids), never by an outside party: one multiply and rotate per
+//! word instead of SipHash, which guards against keys an attacker picks.
 //!
-//! Invariant: only maps keyed by integers the engine assigns use it.
+//! Invariant: only maps keyed by integers the database assigns use it (the engine's, and roll
+//! forward's map of transactions in flight).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -12,7 +13,7 @@ const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The hasher: folds each word in with a rotate, xor and multiply.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct IntHasher {
+pub struct IntHasher {
     hash: u64,
 }
 
@@ -59,13 +60,13 @@ impl Hasher for IntHasher {
 }
 
 /// Builds [`IntHasher`]s.
-pub(crate) type IntBuildHasher = BuildHasherDefault<IntHasher>;
+pub type IntBuildHasher = BuildHasherDefault<IntHasher>;
 
 /// A map keyed by engine-assigned integers.
-pub(crate) type IntMap<K, V> = HashMap<K, V, IntBuildHasher>;
+pub type IntMap<K, V> = HashMap<K, V, IntBuildHasher>;
 
 /// A set of engine-assigned integers.
-pub(crate) type IntSet<K> = HashSet<K, IntBuildHasher>;
+pub type IntSet<K> = HashSet<K, IntBuildHasher>;
 
 #[cfg(test)]
 mod tests {

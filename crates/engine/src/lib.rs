@@ -35,7 +35,7 @@ mod db;
 mod error;
 mod eventlog;
 mod extent;
-mod fasthash;
+pub mod fasthash;
 mod lockfile;
 mod locks;
 mod log;

@@ -572,12 +572,9 @@ impl LogManager {
 
     /// Appends a verified note of another stream (roll forward) whose sequence is the next one
     /// (a caller bug otherwise: panics), re-framed under the BI's seed by `reseal` from the
-    /// checksum it verified with. Returns its sequence.
-    pub(crate) fn append_verified(
-        &self,
-        note: &NoteRef<'_>,
-        reseal: &mut Reseal,
-    ) -> Result<NoteSeq> {
+    /// checksum it verified with. Returns the bytes of notes in the BI generation after it
+    /// (what [`LogManager::bytes_in_generation`] would say next).
+    pub(crate) fn append_verified(&self, note: &NoteRef<'_>, reseal: &mut Reseal) -> Result<u64> {
         let mut guard = self.state.lock();
         if let Err(e) = self.reserve(&mut guard, note.frame_len()) {
             drop(guard);
@@ -593,7 +590,7 @@ impl LogManager {
         st.bytes_in_generation += len;
         st.bytes += len;
         st.notes += 1;
-        Ok(NoteSeq(seq))
+        Ok(st.bytes_in_generation)
     }
 
     /// The sequence the next note will get.

@@ -7,10 +7,10 @@
 //! properly); a failure while applying leaves the database `RollForwardInProgress` for retry;
 //! once the end point is reached no later note is applied.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use engine::fasthash::IntMap;
 use engine::{DbPath, NoteOutcome, RollForwardTarget};
 use masterblock::{AiSeq, DbState, TxnId};
 use storage::StorageRef;
@@ -71,7 +71,7 @@ pub fn roll_forward(
         opts,
         events,
         began,
-        begin_times: HashMap::new(),
+        begin_times: IntMap::default(),
         summary: Summary::default(),
         stopped: false,
     };
@@ -150,7 +150,7 @@ struct Run<'a> {
     events: &'a mut dyn FnMut(Event<'_>),
     began: Instant,
     /// Begin times of the transactions begun in this run and not ended.
-    begin_times: HashMap<u64, i64>,
+    begin_times: IntMap<u64, i64>,
     summary: Summary,
     /// The end point was reached.
     stopped: bool,

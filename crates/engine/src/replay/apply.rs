@@ -44,17 +44,20 @@ pub(super) fn check_ranges(db: &Shared, note: &NoteRef<'_>, body_len: usize) -> 
             reason: format!("it changes area {}, which is not a data area", h.area),
         });
     }
-    for r in note.ranges() {
-        if usize::from(r.offset) + r.redo.len() > body_len {
-            return Err(Error::ReplayNoteInvalid {
-                note_seq: h.note_seq,
-                reason: format!(
-                    "it changes bytes {}..{} of a block body of {body_len} bytes",
-                    r.offset,
-                    usize::from(r.offset) + r.redo.len()
-                ),
-            });
-        }
+    // The ranges are sorted and disjoint: the last one ends furthest.
+    if note.ranges_end() > body_len {
+        let r = note
+            .ranges()
+            .find(|r| usize::from(r.offset) + r.redo.len() > body_len)
+            .expect("a range ends past the body");
+        return Err(Error::ReplayNoteInvalid {
+            note_seq: h.note_seq,
+            reason: format!(
+                "it changes bytes {}..{} of a block body of {body_len} bytes",
+                r.offset,
+                usize::from(r.offset) + r.redo.len()
+            ),
+        });
     }
     Ok(())
 }
@@ -110,7 +113,7 @@ impl RollForwardTarget {
             NoteKind::OpenStamp => self.stamp = OpenStamp(h.aux),
             NoteKind::AiSwitch => {}
         }
-        self.shared.log.append_verified(note, &mut self.reseal)?;
+        self.in_generation = self.shared.log.append_verified(note, &mut self.reseal)?;
         Ok(NoteOutcome::Applied)
     }
 
@@ -127,7 +130,7 @@ impl RollForwardTarget {
         let prior = h.prior_counter.0;
         if counter > prior {
             drop(data);
-            db.log.append_verified(note, &mut self.reseal)?;
+            self.in_generation = db.log.append_verified(note, &mut self.reseal)?;
             return Ok(NoteOutcome::Skipped);
         }
         if counter < prior {
@@ -164,8 +167,9 @@ impl RollForwardTarget {
             })?;
             assert_eq!(seq, h.note_seq, "the target's BI continues the stream");
             data.fpi_epoch = epoch;
+            self.in_generation = db.log.bytes_in_generation();
         } else {
-            db.log.append_verified(note, &mut self.reseal)?;
+            self.in_generation = db.log.append_verified(note, &mut self.reseal)?;
         }
         debug_assert_eq!(UpdateCounter(prior), h.prior_counter);
         block::set_counter(&mut data.buf, prior + 1);
@@ -180,7 +184,8 @@ impl RollForwardTarget {
     /// takes the periodic checkpoint.
     fn after_note(&mut self) -> Result<()> {
         let log = &self.shared.log;
-        let in_generation = log.bytes_in_generation();
+        let in_generation = self.in_generation;
+        debug_assert_eq!(in_generation, log.bytes_in_generation());
         let pending = in_generation.saturating_sub(self.bytes_at_request);
         if pending >= self.log_flush_bytes {
             if let Some(failure) = log.failure() {

@@ -114,6 +114,9 @@ pub struct RollForwardTarget {
     checkpoint_bytes: u64,
     /// `bytes_in_generation` at the last checkpoint.
     bytes_at_checkpoint: u64,
+    /// `bytes_in_generation` after the last note appended (kept here, so the apply loop does
+    /// not take the log's lock again per note to read it).
+    in_generation: u64,
     /// Reader threads of a read-ahead (0: none).
     read_ahead_threads: usize,
     /// The read-ahead running, if any.
@@ -235,6 +238,7 @@ impl RollForwardTarget {
             reseal: Reseal::new(),
             checkpoint_bytes: opts.checkpoint_bytes.max(1),
             bytes_at_checkpoint: 0,
+            in_generation: 0,
             read_ahead_threads: opts.read_ahead_threads,
             read_ahead: None,
             warm: None,
@@ -465,6 +469,7 @@ impl RollForwardTarget {
         db.pool.advance_epoch();
         self.bytes_at_checkpoint = db.log.bytes_in_generation();
         self.bytes_at_request = self.bytes_at_checkpoint;
+        self.in_generation = self.bytes_at_checkpoint;
         Ok(reset)
     }
 
