@@ -2,7 +2,8 @@
 //! roll forward's verified-note stream) names each block a coming block change will touch to a
 //! [`BlockHints`], which has it read into the operating system's cache (by a hint the file
 //! system acts on in the background, or else by a few reader threads), so the apply loop finds
-//! it there instead of waiting for one random read at a time.
+//! it there instead of waiting for one random read at a time. Data extents no larger than the
+//! buffer pool are also hinted whole, sequentially ([`Warm`]).
 //!
 //! Invariants: read-ahead only reads the data extents and nothing it reads is used (the apply
 //! loop reads and verifies every block itself), so a hint costs at most one useless read; its
