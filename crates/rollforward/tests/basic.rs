@@ -195,3 +195,36 @@ fn the_bi_keeps_its_size_between_files_and_an_open_for_update_cuts_it() {
     assert_eq!(after_use, src.dump());
     assert_eq!(bi_size(&copy), 4096);
 }
+
+#[test]
+fn only_a_target_left_by_a_crash_cuts_the_bi_at_its_notes() {
+    let mut src = Source::new();
+    src.work(10, 42, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    src.work(30, 43, Some(10));
+    let files = put_files(&copy, &src.files_from(k.0));
+    assert!(files.len() >= 2, "{files:?}");
+    let bi_size = |s: &storage::StorageRef| engine::describe(s, &db).unwrap().bi_size_bytes;
+    roll(&copy, &db, &files[..1], &rf_opts()).unwrap();
+    let kept = bi_size(&copy);
+    assert!(kept > 2 * 4096, "{kept}");
+    // Closed properly: the first write leaves the older bytes where they are.
+    let mut target = engine::RollForwardTarget::open(copy.clone(), &db, &rf_opts().replay).unwrap();
+    target.start(|_| {}).unwrap();
+    drop(target);
+    assert_eq!(bi_size(&copy), kept);
+    assert_eq!(state_of(&copy, &db), DbState::RollForwardInProgress);
+    // Left in the middle (as by a crash): the file is cut after the valid notes (none here).
+    let mut target = engine::RollForwardTarget::open(copy.clone(), &db, &rf_opts().replay).unwrap();
+    target.start(|_| {}).unwrap();
+    drop(target);
+    assert_eq!(bi_size(&copy), 4096);
+    let retry = RollForwardOptions {
+        retry: true,
+        ..rf_opts()
+    };
+    roll(&copy, &db, &files[1..], &retry).unwrap();
+    assert_eq!(dump_of(&copy, &db), src.dump());
+}

@@ -42,8 +42,21 @@ fn finish_after_crash(image: &StorageRef, db: &DbPath, files: &[std::path::PathB
 }
 
 fn crash_every_op(kind: FaultKind) {
-    let (src, copy, db, files) = standby();
+    crash_every_op_after(kind, 0);
+}
+
+/// Rolls the first `applied` files forward in a run of their own (whose resets leave the BI at
+/// its size), then crashes at every operation of rolling the rest.
+fn crash_every_op_after(kind: FaultKind, applied: usize) {
+    let (src, copy, db, all_files) = standby();
     let expected = src.dump();
+    if applied > 0 {
+        roll(&copy, &db, &all_files[..applied], &rf_opts()).unwrap();
+        assert_eq!(state_of(&copy, &db), DbState::Clean);
+        let bi = engine::describe(&copy, &db).unwrap().bi_size_bytes;
+        assert!(bi > 2 * 4096, "the first run left its BI at its size: {bi}");
+    }
+    let files = all_files[applied..].to_vec();
     let first = engine::describe(&copy, &db).unwrap().master.ai_seq_expected;
     let mut crashes = 0;
     for op in 0.. {
@@ -82,6 +95,16 @@ fn crash_at_every_op_of_roll_forward() {
 #[test]
 fn torn_write_at_every_op_of_roll_forward() {
     crash_every_op(FaultKind::TornWriteCrash);
+}
+
+#[test]
+fn crash_at_every_op_of_a_roll_forward_over_a_kept_bi() {
+    crash_every_op_after(FaultKind::Crash, 1);
+}
+
+#[test]
+fn torn_write_at_every_op_of_a_roll_forward_over_a_kept_bi() {
+    crash_every_op_after(FaultKind::TornWriteCrash, 1);
 }
 
 #[test]
