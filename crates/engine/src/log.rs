@@ -74,12 +74,13 @@ pub(crate) struct BiSink {
     path: std::path::PathBuf,
     /// `(offset of the next frame, end of the zeros written ahead)`.
     state: Mutex<(u64, u64)>,
-    /// Zeros are written ahead (a sink synced often: commits); a bulk sink synced rarely
-    /// (roll forward) writes none, which would only double its writes.
-    zero_ahead: bool,
-    /// A bulk sink lets the file system drop what each sync made durable from its cache
-    /// (nothing reads it back unless a crash follows), so a BI reset does not spend its time
-    /// evicting hundreds of MB; this is where the last such hint ended.
+    /// A bulk sink (roll forward: large writes, synced rarely) writes no zeros ahead, which
+    /// would only double its writes, and lets the file system drop from its cache what each
+    /// sync made durable (nothing reads it back unless a crash follows; the cache is better
+    /// left to the data blocks and the AI file). A sink synced often (commits) writes zeros
+    /// ahead of its notes.
+    bulk: bool,
+    /// Where the last hint to drop synced bytes from the cache ended (bulk sink).
     uncached_to: Mutex<u64>,
 }
 
@@ -91,20 +92,22 @@ impl BiSink {
             file,
             path,
             state: Mutex::new((at, at)),
-            zero_ahead: true,
+            bulk: false,
             uncached_to: Mutex::new(at),
         }
     }
 
-    /// A sink like [`BiSink::new`] that writes no zeros ahead (synced rarely).
+    /// A sink like [`BiSink::new`] for roll forward: no zeros ahead, synced bytes dropped from
+    /// the cache.
     pub(crate) fn bulk(file: storage::FileRef, path: std::path::PathBuf, offset: u64) -> BiSink {
         BiSink {
-            zero_ahead: false,
+            bulk: true,
             ..BiSink::new(file, path, offset)
         }
     }
 
-    /// Restarts at the beginning of the notes (after a reset, which truncated the file there).
+    /// Restarts at the beginning of the notes (after a reset: new notes go over whatever the
+    /// file still holds there).
     pub(crate) fn rewind(&self) {
         *self.state.lock() = (BI_HEADER_BYTES, BI_HEADER_BYTES);
         *self.uncached_to.lock() = BI_HEADER_BYTES;
@@ -116,7 +119,7 @@ impl NoteSink for BiSink {
         let mut state = self.state.lock();
         let (offset, zeroed) = *state;
         let end = offset + frames.len() as u64;
-        if self.zero_ahead && end > zeroed {
+        if !self.bulk && end > zeroed {
             let ahead = (zeroed - BI_HEADER_BYTES).clamp(BI_AHEAD_MIN_BYTES, BI_AHEAD_MAX_BYTES);
             let target = (end + ahead).next_multiple_of(4096);
             let mut at = zeroed;
@@ -140,7 +143,7 @@ impl NoteSink for BiSink {
         // Every write that ended before the sync started is durable after it.
         let written = self.state.lock().0;
         self.file.sync().map_err(Error::io("sync", &self.path))?;
-        if !self.zero_ahead {
+        if self.bulk {
             let mut from = self.uncached_to.lock();
             if written > *from {
                 self.file.drop_cached(*from, written - *from);

@@ -170,21 +170,14 @@ fn transactions_in_flight_wait_for_the_next_file_or_the_next_open() {
 
 #[test]
 fn the_bi_keeps_its_size_between_files_and_an_open_for_update_cuts_it() {
-    let mut src = Source::new();
-    src.work(10, 40, None);
-    let copy = storage_of(&src.os_copy());
-    let db = db_path();
-    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
-    src.work(40, 41, Some(10));
-    let files = put_files(&copy, &src.files_from(k.0));
+    let (src, copy, db, files) = standby_with_files(10, 40, 40, Some(10));
     assert!(files.len() >= 3, "{files:?}");
-    let bi_size = |s: &storage::StorageRef| engine::describe(s, &db).unwrap().bi_size_bytes;
     // One file per run: each run's checkpoints reset the BI without cutting the file, and the
     // next run, on a database closed properly, writes over what is left.
     let mut largest = 0;
     for file in &files {
         roll(&copy, &db, std::slice::from_ref(file), &rf_opts()).unwrap();
-        let size = bi_size(&copy);
+        let size = bi_size(&copy, &db);
         assert!(size >= largest, "the BI was cut: {size} < {largest}");
         largest = size;
     }
@@ -193,34 +186,27 @@ fn the_bi_keeps_its_size_between_files_and_an_open_for_update_cuts_it() {
     // An open for update cuts the file back to its header when it resets the BI.
     let after_use = dump_after_use(&copy, &db);
     assert_eq!(after_use, src.dump());
-    assert_eq!(bi_size(&copy), 4096);
+    assert_eq!(bi_size(&copy, &db), 4096);
 }
 
 #[test]
 fn only_a_target_left_by_a_crash_cuts_the_bi_at_its_notes() {
-    let mut src = Source::new();
-    src.work(10, 42, None);
-    let copy = storage_of(&src.os_copy());
-    let db = db_path();
-    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
-    src.work(30, 43, Some(10));
-    let files = put_files(&copy, &src.files_from(k.0));
+    let (src, copy, db, files) = standby_with_files(10, 30, 42, Some(10));
     assert!(files.len() >= 2, "{files:?}");
-    let bi_size = |s: &storage::StorageRef| engine::describe(s, &db).unwrap().bi_size_bytes;
     roll(&copy, &db, &files[..1], &rf_opts()).unwrap();
-    let kept = bi_size(&copy);
+    let kept = bi_size(&copy, &db);
     assert!(kept > 2 * 4096, "{kept}");
     // Closed properly: the first write leaves the older bytes where they are.
     let mut target = engine::RollForwardTarget::open(copy.clone(), &db, &rf_opts().replay).unwrap();
     target.start(|_| {}).unwrap();
     drop(target);
-    assert_eq!(bi_size(&copy), kept);
+    assert_eq!(bi_size(&copy, &db), kept);
     assert_eq!(state_of(&copy, &db), DbState::RollForwardInProgress);
     // Left in the middle (as by a crash): the file is cut after the valid notes (none here).
     let mut target = engine::RollForwardTarget::open(copy.clone(), &db, &rf_opts().replay).unwrap();
     target.start(|_| {}).unwrap();
     drop(target);
-    assert_eq!(bi_size(&copy), 4096);
+    assert_eq!(bi_size(&copy, &db), 4096);
     let retry = RollForwardOptions {
         retry: true,
         ..rf_opts()

@@ -53,7 +53,7 @@ fn crash_every_op_after(kind: FaultKind, applied: usize) {
     if applied > 0 {
         roll(&copy, &db, &all_files[..applied], &rf_opts()).unwrap();
         assert_eq!(state_of(&copy, &db), DbState::Clean);
-        let bi = engine::describe(&copy, &db).unwrap().bi_size_bytes;
+        let bi = bi_size(&copy, &db);
         assert!(bi > 2 * 4096, "the first run left its BI at its size: {bi}");
     }
     let files = all_files[applied..].to_vec();

@@ -133,20 +133,12 @@ pub(super) fn encode_parts<'r>(
 
 /// Appends a frame holding `body` (a [`NoteRef::body`] of a verified note) under `seed`.
 pub fn append_frame(out: &mut Vec<u8>, seed: u64, body: &[u8]) {
-    assert!(
-        (NOTE_HEADER_LEN..=MAX_BODY_LEN).contains(&body.len()),
-        "not a note body"
-    );
-    out.reserve(FRAME_HEADER_LEN + body.len());
-    let frame_start = out.len();
-    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-    let body_start = out.len();
-    out.extend_from_slice(body);
-    seal(out, seed, frame_start, body_start);
+    append_frame_with_crc(out, body, frame_crc(seed, body));
 }
 
-/// Appends a frame holding `body` whose checksum under the seed intended is `crc` (computed by
-/// [`super::Reseal`] from the checksum the note verified with).
+/// Appends a frame holding `body` whose checksum under the seed intended is `crc` (computed
+/// directly by [`append_frame`], or by [`super::Reseal`] from the checksum the note verified
+/// with).
 pub(super) fn append_frame_with_crc(out: &mut Vec<u8>, body: &[u8], crc: u32) {
     assert!(
         (NOTE_HEADER_LEN..=MAX_BODY_LEN).contains(&body.len()),

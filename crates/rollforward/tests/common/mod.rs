@@ -243,6 +243,31 @@ pub fn put_files(storage: &StorageRef, files: &[(u64, Vec<u8>)]) -> Vec<PathBuf>
         .collect()
 }
 
+/// A standby taken from a new source: `before` transactions (workload seed `seed`), an OS copy
+/// with its AI sequence set, then `after` more (seed `seed + 1`, an AI switch every
+/// `switch_every`); returns the source, the copy, its path and the AI files from the copy's
+/// sequence on, put in the copy's storage.
+pub fn standby_with_files(
+    before: u64,
+    after: u64,
+    seed: u64,
+    switch_every: Option<u64>,
+) -> (Source, StorageRef, DbPath, Vec<PathBuf>) {
+    let mut src = Source::new();
+    src.work(before, seed, None);
+    let copy = storage_of(&src.os_copy());
+    let db = db_path();
+    let (_, k) = engine::set_sequence(&copy, &db).unwrap();
+    src.work(after, seed + 1, switch_every);
+    let files = put_files(&copy, &src.files_from(k.0));
+    (src, copy, db, files)
+}
+
+/// The size of a database's BI file, in bytes.
+pub fn bi_size(storage: &StorageRef, db: &DbPath) -> u64 {
+    engine::describe(storage, db).unwrap().bi_size_bytes
+}
+
 /// Every record, read from a database opened read-only.
 pub fn dump_of(storage: &StorageRef, db: &DbPath) -> Dump {
     let opts = OpenOptions {
