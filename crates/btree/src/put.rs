@@ -205,7 +205,8 @@ struct SplitJob {
 enum Hint {
     /// Balance the two halves by bytes.
     Balanced,
-    /// Appending at the right edge (ascending inserts): keep the old node full.
+    /// Appending at the right edge (ascending inserts): keep the old node nearly full (a leaf
+    /// [`APPEND_LEAF_FILL_PERCENT`] full, an internal node full).
     Append,
     /// Prepending at the left edge (descending inserts): keep the new node full.
     Prepend,
@@ -339,6 +340,9 @@ fn write_fresh<S: PageStore>(
 /// The split point `k` for items of `sizes` bytes (cell plus slot): a leaf keeps `..k` and
 /// moves `k..`; an internal node keeps `..k`, moves `k + 1..` and sends item `k` up. Both halves
 /// must fit `capacity`; `None` only if no split fits (impossible for validated cells).
+/// How full an ascending load leaves each leaf it splits off, in percent of the cell space.
+const APPEND_LEAF_FILL_PERCENT: usize = 90;
+
 fn choose_split(kind: Kind, sizes: &[usize], capacity: usize, hint: Hint) -> Option<usize> {
     let n = sizes.len();
     let mut prefix = Vec::with_capacity(n + 1);
@@ -356,7 +360,13 @@ fn choose_split(kind: Kind, sizes: &[usize], capacity: usize, hint: Hint) -> Opt
         .filter(|&(left, right)| left <= capacity && right <= capacity)
     };
     let preferred = match (hint, kind) {
-        (Hint::Append, Kind::Leaf) => n.checked_sub(1),
+        // The old leaf keeps room for its values to grow: full, its first longer value would
+        // compact it (moving most cells, a large page change) or split it in two half-empty
+        // leaves.
+        (Hint::Append, Kind::Leaf) => {
+            let fill = capacity * APPEND_LEAF_FILL_PERCENT / 100;
+            (1..n).rev().find(|&k| prefix[k] <= fill)
+        }
         (Hint::Append, Kind::Internal) => n.checked_sub(2),
         (Hint::Prepend, _) => Some(1),
         (Hint::Balanced, _) => None,

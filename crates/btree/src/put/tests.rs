@@ -35,7 +35,8 @@ fn leaf_split_balances_by_bytes() {
 #[test]
 fn edge_hints_keep_sequential_loads_dense() {
     let sizes = [50; 7];
-    assert_eq!(choose_split(Kind::Leaf, &sizes, 300, Hint::Append), Some(6));
+    // A leaf keeps at most 90% of 300 bytes (five cells, 250 bytes): room for values to grow.
+    assert_eq!(choose_split(Kind::Leaf, &sizes, 300, Hint::Append), Some(5));
     assert_eq!(
         choose_split(Kind::Leaf, &sizes, 300, Hint::Prepend),
         Some(1)
@@ -48,11 +49,15 @@ fn edge_hints_keep_sequential_loads_dense() {
         choose_split(Kind::Internal, &sizes, 300, Hint::Prepend),
         Some(1)
     );
-    // A hint that does not fit falls back to a balanced split.
-    let uneven = [200, 200, 200];
+    // A hint that does not fit falls back to a balanced split: no prefix of these leaves a
+    // leaf 90% full or less, and of the splits that fit, 380 | 20 is the closer.
     assert_eq!(
-        choose_split(Kind::Leaf, &uneven, 400, Hint::Append),
-        Some(2)
+        choose_split(Kind::Leaf, &[380, 10, 10], 400, Hint::Append),
+        Some(1)
+    );
+    assert_eq!(
+        choose_split(Kind::Leaf, &[200, 200, 200], 400, Hint::Append),
+        Some(1)
     );
     assert_eq!(
         choose_split(Kind::Leaf, &[250, 250, 50], 300, Hint::Prepend),
