@@ -337,12 +337,12 @@ fn write_fresh<S: PageStore>(
         .map_err(Error::Store)
 }
 
-/// The split point `k` for items of `sizes` bytes (cell plus slot): a leaf keeps `..k` and
-/// moves `k..`; an internal node keeps `..k`, moves `k + 1..` and sends item `k` up. Both halves
-/// must fit `capacity`; `None` only if no split fits (impossible for validated cells).
 /// How full an ascending load leaves each leaf it splits off, in percent of the cell space.
 const APPEND_LEAF_FILL_PERCENT: usize = 90;
 
+/// The split point `k` for items of `sizes` bytes (cell plus slot): a leaf keeps `..k` and
+/// moves `k..`; an internal node keeps `..k`, moves `k + 1..` and sends item `k` up. Both halves
+/// must fit `capacity`; `None` only if no split fits (impossible for validated cells).
 fn choose_split(kind: Kind, sizes: &[usize], capacity: usize, hint: Hint) -> Option<usize> {
     let n = sizes.len();
     let mut prefix = Vec::with_capacity(n + 1);
