@@ -142,18 +142,22 @@ fn roll_forward(
             }
             Event::Progress(p) if tty => {
                 let rate = p.notes_done as f64 / p.elapsed.as_secs_f64().max(1e-6);
-                let pct = if p.notes_total == 0 {
+                let pct = if p.bytes_total == 0 {
                     100.0
                 } else {
-                    p.notes_done as f64 * 100.0 / p.notes_total as f64
+                    p.bytes_done as f64 * 100.0 / p.bytes_total as f64
                 };
                 let name = p.path.file_name().unwrap_or(p.path.as_os_str());
+                // The file's note count is known once its check is done.
+                let notes = if p.notes_total == 0 {
+                    p.notes_done.to_string()
+                } else {
+                    format!("{}/{}", p.notes_done, p.notes_total)
+                };
                 let _ = write!(
                     console.err,
-                    "\r{}: {}/{} notes ({pct:.0}%), {rate:.0} notes/s   ",
+                    "\r{}: {notes} notes ({pct:.0}%), {rate:.0} notes/s   ",
                     name.to_string_lossy(),
-                    p.notes_done,
-                    p.notes_total
                 );
                 let _ = console.err.flush();
                 progress_shown = true;

@@ -335,6 +335,12 @@ pub enum Error {
         /// The note given.
         found: NoteSeq,
     },
+    /// Every buffer of a roll forward target holds a change that may not be written yet (the
+    /// file being applied is still being checked); the caller waits for the check and retries.
+    #[error(
+        "every buffer holds a change of an after-image file that is still being checked; roll forward must wait for the check before it can write one"
+    )]
+    PoolHeld,
     /// A note to roll forward cannot apply to this database's blocks.
     #[error(
         "note {note_seq} cannot be applied to this database: {reason}; the after-image file does not belong to it"
@@ -442,6 +448,10 @@ pub const MESSAGES: &[(u32, &str)] = &[
         "held for roll forward (oplock): run rfutil roll opunlock",
     ),
     (90673, "roll forward: notes missing before the note given"),
+    (
+        90678,
+        "roll forward: every buffer holds a change of a file still being checked (waits)",
+    ),
     (90674, "roll forward: a note does not fit this database"),
     (
         3775,
@@ -511,6 +521,7 @@ impl Error {
             Error::RolledForwardInFlight { .. } => 90671,
             Error::RollForwardLocked { .. } => 90672,
             Error::ReplayGap { .. } => 90673,
+            Error::PoolHeld => 90678,
             Error::ReplayNoteInvalid { .. } => 90674,
             Error::MasterBlock(e) => e.msg_number(),
             Error::Structure(e) => e.msg_number(),

@@ -66,6 +66,8 @@ pub(crate) struct Pool {
     table: Mutex<Table>,
     epoch: AtomicU64,
     blocks_written: AtomicU64,
+    /// Dirty frames may not be written (see [`Pool::hold_dirty`]).
+    hold_dirty: AtomicBool,
 }
 
 /// A pinned frame; unpinned on drop.
@@ -118,6 +120,7 @@ impl Pool {
             frames: frames.into_boxed_slice(),
             epoch: AtomicU64::new(1),
             blocks_written: AtomicU64::new(0),
+            hold_dirty: AtomicBool::new(false),
         }
     }
 
@@ -134,6 +137,12 @@ impl Pool {
     /// Starts a new checkpoint epoch.
     pub(crate) fn advance_epoch(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// While `hold` is set no dirty frame is written: eviction passes them by, and a pin that
+    /// finds only dirty frames to evict fails with [`Error::PoolHeld`] (nothing changed).
+    pub(crate) fn hold_dirty(&self, hold: bool) {
+        self.hold_dirty.store(hold, Ordering::Release);
     }
 
     /// Blocks written to extents so far.
@@ -196,6 +205,8 @@ impl Pool {
             return Ok(Some(i));
         }
         let n = self.frames.len();
+        let hold = self.hold_dirty.load(Ordering::Acquire);
+        let mut held = false;
         for _ in 0..n * 3 {
             let i = table.hand;
             table.hand = (table.hand + 1) % n;
@@ -208,9 +219,16 @@ impl Pool {
             }
             let mut data = frame.latch.write();
             if data.dirty {
+                if hold {
+                    held = true;
+                    continue;
+                }
                 self.write_frame(&mut data, files, log)?;
             }
             return Ok(Some(i));
+        }
+        if held {
+            return Err(Error::PoolHeld);
         }
         Ok(None)
     }

@@ -99,6 +99,23 @@ impl AiFile {
     }
 }
 
+impl AiFile {
+    /// A reader of every note a closed (Full or Locked) file holds by its header, for applying
+    /// while the survey runs beside it: it verifies each frame and the sequence as the survey
+    /// does, and where it ended is compared with the survey's end.
+    pub fn held_reader(&self) -> NoteReader {
+        assert!(self.is_closed(), "a held reader reads a closed file");
+        NoteReader::new(
+            self.extent.file().clone(),
+            AI_HEADER_REGION_BYTES,
+            AI_HEADER_REGION_BYTES + self.header().used_bytes,
+            self.header().ai_seq.0,
+            None,
+        )
+        .with_path(&self.path)
+    }
+}
+
 /// What the survey found in a file, for a target whose next note is `next`.
 #[derive(Clone, Debug)]
 pub(crate) struct Survey {

@@ -34,10 +34,12 @@ pub struct Progress<'a> {
     pub path: &'a Path,
     /// Notes read so far from it.
     pub notes_done: u64,
-    /// Notes in it.
+    /// Notes in it (0 while it is still being checked: not known yet).
     pub notes_total: u64,
     /// Bytes of notes read so far.
     pub bytes_done: u64,
+    /// Bytes of notes in it.
+    pub bytes_total: u64,
     /// Time since the roll forward began.
     pub elapsed: Duration,
 }

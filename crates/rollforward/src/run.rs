@@ -10,9 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use aiextent::{NoteHeader, NoteReader};
 use engine::fasthash::IntMap;
-use engine::{DbPath, NoteOutcome, RollForwardTarget};
-use masterblock::{AiSeq, DbState, TxnId};
+use engine::{DbPath, NoteOutcome, RedoReport, RollForwardTarget};
+use masterblock::{AiSeq, DbState, MasterBlock, NoteSeq, OpenStamp, TxnId};
 use storage::StorageRef;
 
 use crate::error::{Error, Result};
@@ -184,50 +185,121 @@ impl Run<'_> {
         let next = self.target.next_note_seq();
         // The blocks are read in the background while the file is checked (reading only).
         self.target.warm_blocks();
+        if !retry && self.opts.stop.is_none() && file.is_closed() && self.target.can_start_held() {
+            return self.file_held(&file, next, &mb).map(|()| true);
+        }
         let survey = survey(&file, next, self.opts.stop).map_err(refused)?;
-        if !retry && survey.stamp_at_start != self.target.open_stamp() {
-            let db_stamp = self.target.open_stamp().0;
-            self.say(
-                &format!(
-                    "The database was last opened for update at {} (open stamp {db_stamp:016x})",
-                    format_local_time(mb.open_time)
-                ),
-                831,
-            );
-            self.say(
-                &format!(
-                    "After-image file {} expects the database of open stamp {:016x}",
-                    path.display(),
-                    survey.stamp_at_start.0
-                ),
-                832,
-            );
-            return Err(refused(Error::StampMismatch {
-                path: path.to_path_buf(),
-                db_stamp,
-                file_stamp: survey.stamp_at_start.0,
-            }));
+        if !retry {
+            let db_stamp = self.target.open_stamp();
+            self.check_stamp(&file, &survey, &mb, db_stamp)
+                .map_err(refused)?;
         }
         if !self.target.started() {
-            self.start(mb.ai_enabled).map_err(FileError::Failed)?;
+            let oplock = self.opts.oplock;
+            let redo = self.target.start(|mb| start_update(mb, oplock));
+            self.started(redo, mb.ai_enabled)
+                .map_err(FileError::Failed)?;
         }
-        self.apply(&file, &survey).map_err(FileError::Failed)?;
+        let pass = ApplyPass {
+            reader: file.apply_reader(&survey),
+            stop_seq: survey.stop_seq,
+            notes_total: survey.notes,
+            bytes: survey.bytes(),
+        };
+        let applied = self.apply_notes(&file, pass, &mut Checked)?;
+        self.file_applied(applied, &survey)
+            .map_err(FileError::Failed)?;
         Ok(true)
     }
 
-    /// The first write: after-imaging off, the operation lock if asked, state
-    /// `RollForwardInProgress`, the target's own BI redone.
-    fn start(&mut self, ai_was_on: bool) -> Result<()> {
-        let oplock = self.opts.oplock;
-        let redo = self.target.start(|mb| {
-            mb.ai_enabled = false;
-            mb.ai_busy_extent = 0;
-            mb.flags.archiver_enabled = false;
-            if oplock {
-                mb.flags.rf_oplock = true;
+    /// The first file of a clean target with an empty BI, closed and without an end point:
+    /// checked on a thread of its own while it is applied to a held target (nothing written
+    /// to the database until the check passes, see `RollForwardTarget::start_held`), so the
+    /// check takes no time of its own. A refusal leaves the database as it was.
+    fn file_held(
+        &mut self,
+        file: &AiFile,
+        next: NoteSeq,
+        mb: &MasterBlock,
+    ) -> Result<(), FileError> {
+        let db_stamp = self.target.open_stamp();
+        self.target.start_held();
+        std::thread::scope(|scope| {
+            let check = std::thread::Builder::new()
+                .name("rf-check".to_string())
+                .spawn_scoped(scope, || survey(file, next, None));
+            let mut gate = HeldCheck {
+                running: None,
+                verdict: None,
+                survey: None,
+                file,
+                mb,
+                db_stamp,
+            };
+            match check {
+                Ok(handle) => gate.running = Some(handle),
+                Err(_) => gate.verdict = Some(survey(file, next, None)),
             }
-        })?;
-        self.summary.redo = Some(redo);
+            let pass = ApplyPass {
+                reader: file.held_reader(),
+                stop_seq: None,
+                notes_total: 0,
+                bytes: file.header().used_bytes,
+            };
+            let applied = self.apply_notes(file, pass, &mut gate)?;
+            if self.target.is_held() {
+                let checked = gate.wait().map_err(FileError::Refused)?;
+                if applied.end_offset != checked.end_offset {
+                    let changed = file_changed(&file.path, applied.end_offset, checked.end_offset);
+                    return Err(FileError::Refused(changed));
+                }
+            }
+            gate.open(self)?;
+            let survey = gate.survey.take().expect("the check passed");
+            self.file_applied(applied, &survey)
+                .map_err(FileError::Failed)
+        })
+    }
+
+    /// Refuses a file whose open stamp before the target's next note is not `db_stamp`, the
+    /// target's before the file (831, 832, then 833).
+    fn check_stamp(
+        &mut self,
+        file: &AiFile,
+        survey: &Survey,
+        mb: &MasterBlock,
+        db_stamp: OpenStamp,
+    ) -> Result<()> {
+        if survey.stamp_at_start == db_stamp {
+            return Ok(());
+        }
+        let db_stamp = db_stamp.0;
+        self.say(
+            &format!(
+                "The database was last opened for update at {} (open stamp {db_stamp:016x})",
+                format_local_time(mb.open_time)
+            ),
+            831,
+        );
+        self.say(
+            &format!(
+                "After-image file {} expects the database of open stamp {:016x}",
+                file.path.display(),
+                survey.stamp_at_start.0
+            ),
+            832,
+        );
+        Err(Error::StampMismatch {
+            path: file.path.clone(),
+            db_stamp,
+            file_stamp: survey.stamp_at_start.0,
+        })
+    }
+
+    /// After the first write: the redo report kept, and the after-imaging messages when it
+    /// was on (663, 648, 659, 13292, 846).
+    fn started(&mut self, redo: engine::Result<RedoReport>, ai_was_on: bool) -> Result<()> {
+        self.summary.redo = Some(redo?);
         if ai_was_on {
             for (text, number) in [
                 ("WARNING: ROLL FORWARD disables after-imaging.", 663),
@@ -245,82 +317,120 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Applies the surveyed notes of `file`, then checkpoints with the file's outcome in the
-    /// master block.
-    fn apply(&mut self, file: &AiFile, survey: &Survey) -> Result<()> {
-        let file_began = Instant::now();
+    /// Applies the notes `pass.reader` verifies, up to `pass.stop_seq`; `gate` decides what
+    /// a held target waits for and how a failure is reported.
+    fn apply_notes(
+        &mut self,
+        file: &AiFile,
+        pass: ApplyPass,
+        gate: &mut dyn Gate,
+    ) -> Result<Applied, FileError> {
+        let began = Instant::now();
         let mut fs = FileSummary {
             path: file.path.clone(),
             ai_seq: file.header().ai_seq,
             closed: file.is_closed(),
-            bytes: survey.bytes(),
+            bytes: pass.bytes,
             ..FileSummary::default()
         };
         let hints = self.target.block_hints();
         let hint_from = self.target.next_note_seq().0;
         let mut reader = VerifiedStream::start(
-            file.apply_reader(survey),
+            pass.reader,
             aiextent::AI_HEADER_REGION_BYTES,
             hints,
             hint_from,
         );
         let mut at_stop = false;
-        while let Some(note) = reader.next().map_err(Error::ai(&file.path))? {
+        loop {
+            let note = match reader.next() {
+                Ok(Some(note)) => note,
+                Ok(None) => break,
+                Err(e) => return Err(gate.failure(self, Error::ai(&file.path)(e))),
+            };
             let h = note.header;
-            if survey.stop_seq.is_some_and(|s| h.note_seq >= s) {
+            if pass.stop_seq.is_some_and(|s| h.note_seq >= s) {
                 at_stop = true;
                 break;
             }
-            fs.notes_read += 1;
-            match self.target.apply(&note)? {
-                NoteOutcome::AlreadyPresent => {
-                    fs.notes_skipped += 1;
-                    continue;
-                }
-                NoteOutcome::Skipped => fs.notes_skipped += 1,
-                NoteOutcome::Applied => fs.notes_applied += 1,
+            let mut outcome = self.target.apply(&note);
+            if matches!(outcome, Err(engine::Error::PoolHeld)) {
+                gate.open(self)?;
+                outcome = self.target.apply(&note);
             }
-            let end = match h.kind {
-                aiextent::NoteKind::TxBegin => {
-                    self.begin_times.insert(h.txn.0, h.aux as i64);
-                    None
-                }
-                aiextent::NoteKind::TxCommit => {
-                    fs.txns_committed += 1;
-                    Some(TxnEnd::Committed)
-                }
-                aiextent::NoteKind::TxRollback => {
-                    fs.txns_rolled_back += 1;
-                    Some(TxnEnd::RolledBack)
-                }
-                _ => None,
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => return Err(gate.failure(self, e.into())),
             };
-            if let Some(end) = end {
-                let begin_time = self.begin_times.remove(&h.txn.0);
-                (self.events)(Event::Txn(TxnEvent {
-                    txn: h.txn,
-                    begin_time,
-                    end_time: Some(h.aux as i64),
-                    end,
-                }));
-            }
+            fs.notes_read += 1;
+            self.note_applied(&mut fs, h, outcome);
             if fs.notes_read.is_multiple_of(PROGRESS_EVERY) {
-                self.progress(&file.path, fs.notes_read, survey.notes, reader.offset());
+                let counts = (fs.notes_read, pass.notes_total);
+                self.progress(&file.path, counts, reader.offset(), pass.bytes);
             }
         }
         let end_offset = reader.offset();
         drop(reader);
         self.target.stop_read_ahead();
-        if !at_stop && end_offset != survey.end_offset {
-            return Err(Error::FileChanged {
-                path: file.path.clone(),
-                detail: format!(
-                    "its notes end at byte {} but ended at byte {} when it was checked",
-                    end_offset, survey.end_offset
-                ),
-            });
+        Ok(Applied {
+            fs,
+            end_offset,
+            at_stop,
+            began,
+        })
+    }
+
+    /// Counts an applied note and reports a transaction it ends.
+    fn note_applied(&mut self, fs: &mut FileSummary, h: NoteHeader, outcome: NoteOutcome) {
+        match outcome {
+            NoteOutcome::AlreadyPresent => {
+                fs.notes_skipped += 1;
+                return;
+            }
+            NoteOutcome::Skipped => fs.notes_skipped += 1,
+            NoteOutcome::Applied => fs.notes_applied += 1,
         }
-        self.progress(&file.path, fs.notes_read, survey.notes, survey.end_offset);
+        let end = match h.kind {
+            aiextent::NoteKind::TxBegin => {
+                self.begin_times.insert(h.txn.0, h.aux as i64);
+                None
+            }
+            aiextent::NoteKind::TxCommit => {
+                fs.txns_committed += 1;
+                Some(TxnEnd::Committed)
+            }
+            aiextent::NoteKind::TxRollback => {
+                fs.txns_rolled_back += 1;
+                Some(TxnEnd::RolledBack)
+            }
+            _ => None,
+        };
+        if let Some(end) = end {
+            let begin_time = self.begin_times.remove(&h.txn.0);
+            (self.events)(Event::Txn(TxnEvent {
+                txn: h.txn,
+                begin_time,
+                end_time: Some(h.aux as i64),
+                end,
+            }));
+        }
+    }
+
+    /// After the notes of a file: the reader must have ended where the check did; then the
+    /// checkpoint with the file's outcome in the master block, and the file's summary line.
+    fn file_applied(&mut self, applied: Applied, survey: &Survey) -> Result<()> {
+        let Applied {
+            mut fs,
+            end_offset,
+            at_stop,
+            began,
+        } = applied;
+        if !at_stop && end_offset != survey.end_offset {
+            return Err(file_changed(&fs.path, end_offset, survey.end_offset));
+        }
+        let path = fs.path.clone();
+        let counts = (fs.notes_read, survey.notes);
+        self.progress(&path, counts, survey.end_offset, survey.bytes());
         let stop = survey.stop_seq.and(self.opts.stop);
         let seq = fs.ai_seq;
         let closed = fs.closed;
@@ -348,7 +458,7 @@ impl Run<'_> {
                 }
             }
         })?;
-        fs.elapsed = file_began.elapsed();
+        fs.elapsed = began.elapsed();
         fs.stop_reached = stop.is_some();
         let line = fs.to_string();
         self.say(&line, 91061);
@@ -365,12 +475,14 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn progress(&mut self, path: &Path, notes_done: u64, notes_total: u64, offset: u64) {
+    /// Reports progress: `(notes done, notes in the file)` and the offset reached.
+    fn progress(&mut self, path: &Path, notes: (u64, u64), offset: u64, bytes_total: u64) {
         (self.events)(Event::Progress(Progress {
             path,
-            notes_done,
-            notes_total,
+            notes_done: notes.0,
+            notes_total: notes.1,
             bytes_done: offset.saturating_sub(aiextent::AI_HEADER_REGION_BYTES),
+            bytes_total,
             elapsed: self.began.elapsed(),
         }));
     }
@@ -408,5 +520,131 @@ impl Run<'_> {
         } = self;
         summary.state = target.finish(|_| {})?;
         Ok(summary)
+    }
+}
+
+/// The master block fields of roll forward's first write: after-imaging off, the operation
+/// lock if asked.
+fn start_update(mb: &mut MasterBlock, oplock: bool) {
+    mb.ai_enabled = false;
+    mb.ai_busy_extent = 0;
+    mb.flags.archiver_enabled = false;
+    if oplock {
+        mb.flags.rf_oplock = true;
+    }
+}
+
+fn file_changed(path: &Path, end_offset: u64, checked: u64) -> Error {
+    Error::FileChanged {
+        path: path.to_path_buf(),
+        detail: format!(
+            "its notes end at byte {end_offset} but ended at byte {checked} when it was checked"
+        ),
+    }
+}
+
+/// What one pass of the apply loop reads.
+struct ApplyPass {
+    reader: NoteReader,
+    /// The first note not to apply, if the end point is in the file.
+    stop_seq: Option<NoteSeq>,
+    /// Notes in the file, for progress (0: not known yet).
+    notes_total: u64,
+    /// Bytes of notes in the file.
+    bytes: u64,
+}
+
+/// What the apply loop did with a file.
+struct Applied {
+    fs: FileSummary,
+    /// Offset after the last note read.
+    end_offset: u64,
+    /// The end point stopped it.
+    at_stop: bool,
+    began: Instant,
+}
+
+/// What the apply loop waits for before a held target may write, and how it reports a
+/// failure.
+trait Gate {
+    /// Called when a held target must write (its pool is full of changes) or its notes are
+    /// done: the target is started from then on.
+    fn open(&mut self, run: &mut Run<'_>) -> Result<(), FileError>;
+    /// How a failure while applying is reported.
+    fn failure(&mut self, run: &mut Run<'_>, e: Error) -> FileError;
+}
+
+/// The file was checked before applying began: the target is started.
+struct Checked;
+
+impl Gate for Checked {
+    fn open(&mut self, _run: &mut Run<'_>) -> Result<(), FileError> {
+        unreachable!("a started target's pool is never held")
+    }
+
+    fn failure(&mut self, _run: &mut Run<'_>, e: Error) -> FileError {
+        FileError::Failed(e)
+    }
+}
+
+/// The check of a file being applied to a held target, on its own thread.
+struct HeldCheck<'scope, 'f> {
+    running: Option<std::thread::ScopedJoinHandle<'scope, Result<Survey>>>,
+    /// The check's outcome, once known (an error is taken by its first use).
+    verdict: Option<Result<Survey>>,
+    /// The check's findings, once it passed and the start was confirmed.
+    survey: Option<Survey>,
+    file: &'f AiFile,
+    mb: &'f MasterBlock,
+    /// The target's open stamp before the file (applying follows the file's stamps).
+    db_stamp: OpenStamp,
+}
+
+impl HeldCheck<'_, '_> {
+    /// The check's outcome, waiting for it if it still runs.
+    fn wait(&mut self) -> Result<Survey> {
+        if let Some(handle) = self.running.take() {
+            let outcome = match handle.join() {
+                Ok(outcome) => outcome,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            self.verdict = Some(outcome);
+        }
+        let verdict = self
+            .verdict
+            .take()
+            .expect("the check's outcome is used once");
+        if let Ok(survey) = &verdict {
+            self.verdict = Some(Ok(survey.clone()));
+        }
+        verdict
+    }
+}
+
+impl Gate for HeldCheck<'_, '_> {
+    fn open(&mut self, run: &mut Run<'_>) -> Result<(), FileError> {
+        if !run.target.is_held() {
+            return Ok(());
+        }
+        let survey = self.wait().map_err(FileError::Refused)?;
+        run.check_stamp(self.file, &survey, self.mb, self.db_stamp)
+            .map_err(FileError::Refused)?;
+        let oplock = run.opts.oplock;
+        let redo = run.target.confirm_start(|mb| start_update(mb, oplock));
+        run.started(redo, self.mb.ai_enabled)
+            .map_err(FileError::Failed)?;
+        self.survey = Some(survey);
+        Ok(())
+    }
+
+    fn failure(&mut self, run: &mut Run<'_>, e: Error) -> FileError {
+        if !run.target.is_held() {
+            return FileError::Failed(e);
+        }
+        // Nothing was written: a damaged file is reported as its check found it.
+        match self.wait() {
+            Err(refusal) => FileError::Refused(refusal),
+            Ok(_) => FileError::Refused(e),
+        }
     }
 }

@@ -222,9 +222,29 @@ impl BiFile {
     /// by the new generation's notes: no blocks are freed (on a file system that discards freed
     /// blocks that is a long wait) and none allocated again.
     pub(crate) fn reset(&mut self, start: NoteSeq, shrink: bool) -> Result<()> {
+        self.write_header(self.header.generation + 1, start)?;
+        if shrink {
+            self.truncate_notes(0)?;
+        }
+        Ok(())
+    }
+
+    /// Makes `generation` (above the current one) current, with `start` as its first note:
+    /// other slot, sync. Notes sealed with it that were written before (roll forward's held
+    /// start) become the stream; the file keeps its size.
+    pub(crate) fn adopt_generation(&mut self, generation: u64, start: NoteSeq) -> Result<()> {
+        assert!(
+            generation > self.header.generation,
+            "an adopted generation is a new one"
+        );
+        self.write_header(generation, start)
+    }
+
+    /// Writes the other slot with `generation` and `start`, synced, and makes it current.
+    fn write_header(&mut self, generation: u64, start: NoteSeq) -> Result<()> {
         let header = BiHeader {
             prefix: self.header.prefix,
-            generation: self.header.generation + 1,
+            generation,
             start_note_seq: start,
             reset_time: masterblock::now_micros(),
         };
@@ -235,9 +255,6 @@ impl BiFile {
         self.file.sync().map_err(Error::io("sync", &self.path))?;
         self.header = header;
         self.slot = slot;
-        if shrink {
-            self.truncate_notes(0)?;
-        }
         Ok(())
     }
 }

@@ -69,10 +69,12 @@ impl RollForwardTarget {
     /// [`Error::CounterMismatch`] (1028) on a block behind it; a note whose sequence is after
     /// the target's next note fails with [`Error::ReplayGap`]. Transaction begin and end notes
     /// keep the transaction table, `OpenStamp` notes the stream's stamp. After an error the
-    /// target writes nothing more. Panics unless started.
+    /// target writes nothing more, except [`Error::PoolHeld`] (a held start whose pool is full
+    /// of changes): the note was not applied, and may be given again once the start is
+    /// confirmed. Panics unless started (or held) and working.
     pub fn apply(&mut self, note: &NoteRef<'_>) -> Result<NoteOutcome> {
         assert!(
-            self.started && !self.failed,
+            (self.started || self.held.is_some()) && !self.failed,
             "apply on a started, working target"
         );
         let h = note.header;
@@ -89,6 +91,7 @@ impl RollForwardTarget {
                     return Err(e);
                 }
             }
+            Err(Error::PoolHeld) => {}
             Err(_) => self.fail(),
         }
         outcome
@@ -204,7 +207,9 @@ impl RollForwardTarget {
         }
         let since = in_generation.saturating_sub(self.bytes_at_checkpoint);
         let idle = self.open_txns.is_empty();
-        if (idle && since >= self.checkpoint_bytes) || since >= 4 * self.checkpoint_bytes {
+        let due = (idle && since >= self.checkpoint_bytes) || since >= 4 * self.checkpoint_bytes;
+        // A held start takes its checkpoint once confirmed.
+        if due && self.held.is_none() {
             self.checkpoint_inner(|_| {}, None)?;
         }
         Ok(())

@@ -43,6 +43,20 @@ pub const ROLL_FORWARD_BUFFERS: usize = 16384;
 /// Reader threads of the read-ahead unless told otherwise.
 const READ_AHEAD_THREADS: usize = 8;
 
+/// How far above the BI's generation a held start seals its notes: beyond any number of
+/// resets, so notes left by a held start that never completed do not verify under a
+/// generation the BI later reaches by resets.
+const HELD_GENERATION_STEP: u64 = 1 << 32;
+
+/// A start held until the first file is checked (see [`RollForwardTarget::start_held`]).
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    /// The generation the BI's notes are sealed with, adopted by the BI at the confirmation.
+    generation: u64,
+    /// The first note written to the BI.
+    start: NoteSeq,
+}
+
 /// How a roll forward target runs.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
@@ -103,6 +117,9 @@ pub struct RollForwardTarget {
     /// Highest transaction id seen.
     max_txn: u64,
     started: bool,
+    /// Applying before the first write: nothing reaches the database's blocks or master block,
+    /// and the BI's notes do not verify, until [`RollForwardTarget::confirm_start`].
+    held: Option<Held>,
     /// The database was closed properly (state `Clean` or `RolledForwardInFlight`) at open.
     closed_properly: bool,
     /// An operation failed: nothing more may be written.
@@ -232,6 +249,7 @@ impl RollForwardTarget {
             open_txns,
             max_txn,
             started: false,
+            held: None,
             closed_properly: matches!(mb.state, DbState::Clean | DbState::RolledForwardInFlight),
             failed: false,
             before: Vec::with_capacity(body_len),
@@ -335,12 +353,97 @@ impl RollForwardTarget {
         self.read_ahead = None;
     }
 
+    /// True if [`RollForwardTarget::start_held`] may be used: not started, the database
+    /// closed cleanly (state `Clean`), its BI holding only its header (no notes, nothing past
+    /// them).
+    pub fn can_start_held(&self) -> bool {
+        if self.started || self.held.is_some() || self.failed {
+            return false;
+        }
+        if self.master().state != DbState::Clean
+            || !self.stream.as_ref().is_some_and(|s| s.notes.is_empty())
+        {
+            return false;
+        }
+        let bi = self.shared.bi.lock();
+        let bi = bi.as_ref().expect("a target has its BI");
+        bi.file.len().is_ok_and(|len| len == BI_HEADER_BYTES)
+    }
+
+    /// Starts applying without writing to the database, so a file can be applied while it is
+    /// still being checked: dirty blocks stay in the buffer pool (a pin that would have to
+    /// write one fails with [`Error::PoolHeld`], changing nothing) and notes go to the BI
+    /// sealed with a generation its header does not name, so they never verify. Then
+    /// [`RollForwardTarget::confirm_start`] makes it a started target, or dropping the target
+    /// cuts the BI back to its header, leaving the database as it was. Panics unless
+    /// [`RollForwardTarget::can_start_held`].
+    pub fn start_held(&mut self) {
+        assert!(
+            self.can_start_held(),
+            "a held start needs a clean, empty target"
+        );
+        let generation = {
+            let bi = self.shared.bi.lock();
+            bi.as_ref().expect("a target has its BI").header.generation + HELD_GENERATION_STEP
+        };
+        self.stream = None;
+        self.shared.log.start_generation(generation);
+        self.shared.pool.hold_dirty(true);
+        self.log_writer = LogWriter::start(Arc::clone(&self.shared));
+        self.held = Some(Held {
+            generation,
+            start: NoteSeq(self.next),
+        });
+    }
+
+    /// True while the start is held (between [`RollForwardTarget::start_held`] and
+    /// [`RollForwardTarget::confirm_start`]).
+    pub fn is_held(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Ends a held start: the master block gets `update` and state `RollForwardInProgress`,
+    /// then the BI's header names the generation its notes were sealed with (a crash between
+    /// leaves notes that do not verify: `retry` applies the file again). From then on the
+    /// target is started and writes as usual. Panics unless held and working.
+    pub fn confirm_start(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<RedoReport> {
+        let held = self.held.expect("confirm_start after start_held");
+        assert!(!self.failed, "confirm_start of a working target");
+        let outcome = self.confirm_inner(held, update);
+        match outcome {
+            Ok(()) => {
+                self.held = None;
+                self.started = true;
+                self.shared.pool.hold_dirty(false);
+                Ok(RedoReport::default())
+            }
+            Err(e) => {
+                self.fail();
+                Err(e)
+            }
+        }
+    }
+
+    fn confirm_inner(&mut self, held: Held, update: impl FnOnce(&mut MasterBlock)) -> Result<()> {
+        self.shared.master.lock().update(|mb| {
+            update(mb);
+            mb.state = DbState::RollForwardInProgress;
+        })?;
+        let mut bi = self.shared.bi.lock();
+        bi.as_mut()
+            .expect("a target has its BI")
+            .adopt_generation(held.generation, held.start)
+    }
+
     /// The first write: the master block gets `update` and state `RollForwardInProgress` in one
     /// atomic update; then the BI is cut after its valid notes, its block changes are redone
     /// with the apply rule (no undo: transactions in flight stay in flight) and a checkpoint
     /// makes the result durable. Panics if called twice.
     pub fn start(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<RedoReport> {
-        assert!(!self.started, "a roll forward target starts once");
+        assert!(
+            !self.started && self.held.is_none(),
+            "a roll forward target starts once"
+        );
         let outcome = self.start_inner(update);
         if outcome.is_err() {
             self.fail();
@@ -420,6 +523,10 @@ impl RollForwardTarget {
     /// then releases the database. Returns the state written. A target never started writes
     /// nothing and returns the state it has.
     pub fn finish(mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<DbState> {
+        assert!(
+            self.held.is_none(),
+            "a held start is confirmed before finish"
+        );
         if !self.started {
             return Ok(self.master().state);
         }
@@ -494,6 +601,14 @@ impl Drop for RollForwardTarget {
         self.warm = None;
         self.log_writer = None;
         self.shared.pool.discard_all();
+        if self.held.is_some() {
+            // Never confirmed: the BI goes back to its header alone, as it was. If this fails
+            // the notes left never verify (their generation is not the header's).
+            self.shared.log.fail("roll forward stopped".to_string());
+            if let Some(bi) = self.shared.bi.lock().as_ref() {
+                let _ = bi.truncate_notes(0);
+            }
+        }
     }
 }
 
