@@ -1,7 +1,8 @@
 //! One after-image file given to roll forward: opened and checked (an AI extent, of this
-//! database, not Empty, of the expected sequence), then read once whole before anything is
-//! applied (the survey), so a damaged or truncated file is refused with the database unchanged,
-//! and the open stamp, the note range and the end point are known in advance.
+//! database, not Empty, of the expected sequence), then read once whole before anything
+//! reaches the database (the survey: before applying, or beside a held apply), so a damaged
+//! or truncated file is refused with the database unchanged, and the open stamp, the note
+//! range and the end point are known.
 //!
 //! Invariants: the survey reads in bounded memory (one streaming reader); the apply pass reads
 //! exactly the bytes the survey verified (`[4096, end_offset)`), so a busy extent that grows

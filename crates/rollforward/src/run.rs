@@ -2,10 +2,12 @@
 //! first write (after-imaging off, state `RollForwardInProgress`), then each file applied and
 //! checkpointed with the master block's AI fields, then the final checkpoint.
 //!
-//! Invariants: a file is applied only after every check of it passed (a refused file changes
-//! nothing of the database, and files applied before it stay applied, the database closed
-//! properly); a failure while applying leaves the database `RollForwardInProgress` for retry;
-//! once the end point is reached no later note is applied.
+//! Invariants: nothing of a file reaches the database before every check of it passed (it is
+//! applied after them, or, for the first closed file of a clean target, beside them to a held
+//! target that writes nothing until they pass), so a refused file changes nothing of the
+//! database, and files applied before it stay applied, the database closed properly; a
+//! failure while applying a started target leaves it `RollForwardInProgress` for retry; once
+//! the end point is reached no later note is applied.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

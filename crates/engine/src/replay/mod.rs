@@ -2,7 +2,9 @@
 //! which redoes its own BI without undo, applies notes of after-image files with the apply rule
 //! and writes each of them to its own BI, so a crash part way is recovered like any other.
 //!
-//! Invariants: opening writes nothing (the checks of a roll forward come first); the master
+//! Invariants: opening writes nothing (the checks of a roll forward come first), nor does a
+//! held start until it is confirmed (its BI notes carry a generation the header does not
+//! name, its dirty blocks stay in the pool); the master
 //! block says `RollForwardInProgress` from the first write until the final checkpoint; notes
 //! keep their sequence (the target and the source share one note stream), so the target's BI
 //! continues exactly at the target's next note; the BI is reset only when no transaction is in
