@@ -98,9 +98,7 @@ impl AiFile {
         )
         .with_path(&self.path)
     }
-}
 
-impl AiFile {
     /// A reader of every note a closed (Full or Locked) file holds by its header, for applying
     /// while the survey runs beside it: it verifies each frame and the sequence as the survey
     /// does, and where it ended is compared with the survey's end.

@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 use masterblock::{AiSeq, DbState};
 use rollforward::{Event, RollForwardOptions, TxnEnd};
-use storage::Storage;
 
 #[test]
 fn os_copy_rolls_forward_to_the_source() {
@@ -75,29 +72,12 @@ fn a_busy_file_is_finished_when_it_is_full() {
 fn restored_backup_rolls_forward() {
     let mut src = Source::new();
     src.work(12, 6, None);
-    let bk = Path::new("/db/src.bk1");
-    backup::backup(
-        &src.storage,
-        &src.db,
-        bk,
-        backup::BackupOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let (target, first) = restored(&src, 1);
     let expected_first = src.current_seq();
+    assert_eq!(first, expected_first);
+    let db = db_path();
     src.work(40, 7, Some(13));
     src.archive_full();
-    // The target: a new database of the same structure, restored from the backup.
-    let target_sim = storage::SimStorage::new();
-    target_sim.create_dir_all(Path::new("/db")).unwrap();
-    let target = storage_of(&target_sim);
-    let db = db_path();
-    engine::create_database(&target, &db, &st(8), 1024).unwrap();
-    let bytes = storage::read_all(src.storage.as_ref(), bk).unwrap();
-    storage::create_durable(target.as_ref(), bk, &bytes).unwrap();
-    backup::restore(&target, &db, bk, &mut |_| {}).unwrap();
-    let mb = engine::describe(&target, &db).unwrap().master;
-    assert_eq!(mb.ai_seq_expected.0, expected_first);
     let files = put_files(&target, &src.files_from(expected_first));
     let summary = roll(&target, &db, &files, &rf_opts()).unwrap();
     assert_eq!(summary.state, DbState::Clean);

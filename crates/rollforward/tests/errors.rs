@@ -2,7 +2,8 @@
 //! a skipped `sequence` (8019), a file of another database, a file that is not an AI file, an
 //! Empty one, a truncated or damaged Full one, a standby opened between two roll forwards
 //! (831, 832, 833), a roll forward after its end point (17923), retry misuse, an end point the
-//! database is already past.
+//! database is already past; a damaged first file of a restored backup, applied while it is
+//! checked (a held start), refused with its BI back to its header.
 
 mod common;
 
@@ -105,6 +106,28 @@ fn a_truncated_or_damaged_full_file_is_refused() {
     refused(&copy, &db, &[bad.to_path_buf()], &rf_opts(), 90305);
     roll(&copy, &db, &files, &rf_opts()).unwrap();
     assert_eq!(dump_of(&copy, &db), src.dump());
+}
+
+#[test]
+fn a_damaged_file_applied_while_checked_changes_nothing() {
+    let mut src = Source::new();
+    src.work(6, 60, None);
+    let (target, first) = restored(&src, 1);
+    let db = db_path();
+    src.work(30, 61, Some(10));
+    src.archive_full();
+    let files = put_files(&target, &src.files_from(first));
+    // The last note is damaged: every note before it is applied (held) before the check ends.
+    let bytes = storage::read_all(target.as_ref(), &files[0]).unwrap();
+    let mut flipped = bytes.clone();
+    let at = bytes.len() - 10;
+    flipped[at] ^= 0x40;
+    let bad = Path::new("/arch/flipped-first");
+    storage::create_durable(target.as_ref(), bad, &flipped).unwrap();
+    refused(&target, &db, &[bad.to_path_buf()], &rf_opts(), 90305);
+    assert_eq!(bi_size(&target, &db), 4096, "the BI is its header alone");
+    roll(&target, &db, &files, &rf_opts()).unwrap();
+    assert_eq!(dump_of(&target, &db), src.dump());
 }
 
 #[test]

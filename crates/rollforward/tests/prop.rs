@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
 use masterblock::DbState;
 use proptest::prelude::*;
 use rollforward::{RollForwardOptions, StopAt};
-use storage::{SimStorage, Storage, StorageRef};
+use storage::StorageRef;
 
 /// How a copy is taken after a batch of work.
 #[derive(Clone, Copy, Debug)]
@@ -27,33 +25,6 @@ fn copy_kind() -> impl Strategy<Value = CopyKind> {
         Just(CopyKind::Os),
         Just(CopyKind::Backup)
     ]
-}
-
-/// A restored copy of a backup of the (closed) source; returns it and its first AI file.
-fn restored(src: &Source, n: usize) -> (StorageRef, u64) {
-    let bk = PathBuf::from(format!("/db/src.bk{n}"));
-    backup::backup(
-        &src.storage,
-        &src.db,
-        &bk,
-        backup::BackupOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    let sim = SimStorage::new();
-    sim.create_dir_all(Path::new("/db")).unwrap();
-    let target = storage_of(&sim);
-    let db = db_path();
-    engine::create_database(&target, &db, &st(8), 1024).unwrap();
-    let bytes = storage::read_all(src.storage.as_ref(), &bk).unwrap();
-    storage::create_durable(target.as_ref(), &bk, &bytes).unwrap();
-    backup::restore(&target, &db, &bk, &mut |_| {}).unwrap();
-    let first = engine::describe(&target, &db)
-        .unwrap()
-        .master
-        .ai_seq_expected
-        .0;
-    (target, first)
 }
 
 proptest! {

@@ -374,3 +374,31 @@ pub fn end_notes(files: &[(u64, Vec<u8>)]) -> Vec<(bool, i64)> {
     }
     out
 }
+
+/// A new database of the source's structure, restored from backup `n` of the (closed) source
+/// (a clean target whose BI is its header alone); returns it and its first AI file's sequence.
+pub fn restored(src: &Source, n: usize) -> (StorageRef, u64) {
+    let bk = PathBuf::from(format!("/db/src.bk{n}"));
+    backup::backup(
+        &src.storage,
+        &src.db,
+        &bk,
+        backup::BackupOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let sim = SimStorage::new();
+    sim.create_dir_all(Path::new("/db")).unwrap();
+    let target = storage_of(&sim);
+    let db = db_path();
+    engine::create_database(&target, &db, &st(8), 1024).unwrap();
+    let bytes = storage::read_all(src.storage.as_ref(), &bk).unwrap();
+    storage::create_durable(target.as_ref(), &bk, &bytes).unwrap();
+    backup::restore(&target, &db, &bk, &mut |_| {}).unwrap();
+    let first = engine::describe(&target, &db)
+        .unwrap()
+        .master
+        .ai_seq_expected
+        .0;
+    (target, first)
+}
