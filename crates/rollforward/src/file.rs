@@ -1,8 +1,8 @@
 //! One after-image file given to roll forward: opened and checked (an AI extent, of this
 //! database, not Empty, of the expected sequence), then read once whole before anything
-//! reaches the database (the survey: before applying, or beside a held apply), so a damaged
-//! or truncated file is refused with the database unchanged, and the open stamp, the note
-//! range and the end point are known.
+//! reaches the database (the survey: before applying, or by the reader of a held apply), so
+//! a damaged or truncated file is refused with the database unchanged, and the open stamp,
+//! the note range and the end point are known.
 //!
 //! Invariants: the survey reads in bounded memory (one streaming reader); the apply pass reads
 //! exactly the bytes the survey verified (`[4096, end_offset)`), so a busy extent that grows
@@ -10,12 +10,15 @@
 
 use std::path::{Path, PathBuf};
 
-use aiextent::{AI_HEADER_REGION_BYTES, AiExtentFile, AiHeader, AiState, NoteKind, NoteReader};
+use aiextent::{
+    AI_HEADER_REGION_BYTES, AiExtentFile, AiHeader, AiState, NoteHeader, NoteKind, NoteReader,
+};
 use masterblock::{MasterBlock, NoteSeq, OpenStamp};
 use storage::{OpenMode, Storage};
 
 use crate::error::{Error, Result};
 use crate::options::{StopAt, format_local_time};
+use crate::stream::StreamReader;
 
 /// An open after-image file.
 pub(crate) struct AiFile {
@@ -88,35 +91,32 @@ impl AiFile {
     }
 
     /// A reader of exactly the notes the survey verified.
-    pub fn apply_reader(&self, survey: &Survey) -> NoteReader {
-        NoteReader::new(
-            self.extent.file().clone(),
-            AI_HEADER_REGION_BYTES,
-            survey.end_offset,
-            self.header().ai_seq.0,
-            Some(survey.first_seq),
+    pub fn apply_reader(&self, survey: &Survey) -> StreamReader {
+        StreamReader::Region(
+            NoteReader::new(
+                self.extent.file().clone(),
+                AI_HEADER_REGION_BYTES,
+                survey.end_offset,
+                self.header().ai_seq.0,
+                Some(survey.first_seq),
+            )
+            .with_path(&self.path),
         )
-        .with_path(&self.path)
     }
 
-    /// A reader of every note a closed (Full or Locked) file holds by its header, for applying
-    /// while the survey runs beside it: it verifies each frame and the sequence as the survey
-    /// does, and where it ended is compared with the survey's end.
-    pub fn held_reader(&self) -> NoteReader {
-        assert!(self.is_closed(), "a held reader reads a closed file");
-        NoteReader::new(
-            self.extent.file().clone(),
-            AI_HEADER_REGION_BYTES,
-            AI_HEADER_REGION_BYTES + self.header().used_bytes,
-            self.header().ai_seq.0,
-            None,
-        )
-        .with_path(&self.path)
+    /// A reader that checks the file as [`survey`] does (for a target whose next note is
+    /// `next`, without an end point) while its notes are applied: for a held start.
+    pub fn checking_reader(&self, next: NoteSeq) -> Result<StreamReader> {
+        assert!(self.is_closed(), "a file applied while checked is closed");
+        Ok(StreamReader::Checked {
+            reader: self.extent.read_notes().map_err(Error::ai(&self.path))?,
+            tally: Tally::new(self, next, None),
+        })
     }
 }
 
 /// What the survey found in a file, for a target whose next note is `next`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Survey {
     /// Notes in the file.
     pub notes: u64,
@@ -157,24 +157,54 @@ fn is_stop(stop: Option<StopAt>, kind: NoteKind, txn: u64, aux: u64) -> bool {
 /// ([`Error::NoteGap`]) and an end point the target has already passed
 /// ([`Error::PastStopPoint`]).
 pub(crate) fn survey(file: &AiFile, next: NoteSeq, stop: Option<StopAt>) -> Result<Survey> {
-    let header = *file.header();
     let mut reader = file.extent.read_notes().map_err(Error::ai(&file.path))?;
-    let mut s = Survey {
-        notes: 0,
-        first_seq: NoteSeq(0),
-        last_seq: NoteSeq(0),
-        end_offset: AI_HEADER_REGION_BYTES,
-        stamp_at_start: header.open_stamp,
-        stop_seq: None,
-        to_apply: 0,
-    };
+    let mut tally = Tally::new(file, next, stop);
     while let Some(note) = reader.next().map_err(Error::ai(&file.path))? {
-        let h = note.header;
+        tally.note(&note.header)?;
+    }
+    Ok(tally.finish(reader.offset()))
+}
+
+/// The survey's findings gathered note by note, by [`survey`] or by a reader that applies as
+/// it checks (see [`crate::stream::StreamReader::Checked`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Tally {
+    s: Survey,
+    next: NoteSeq,
+    stop: Option<StopAt>,
+    path: PathBuf,
+}
+
+impl Tally {
+    /// A tally of `file`'s notes for a target whose next note is `next`.
+    pub fn new(file: &AiFile, next: NoteSeq, stop: Option<StopAt>) -> Tally {
+        Tally {
+            s: Survey {
+                notes: 0,
+                first_seq: NoteSeq(0),
+                last_seq: NoteSeq(0),
+                end_offset: AI_HEADER_REGION_BYTES,
+                stamp_at_start: file.header().open_stamp,
+                stop_seq: None,
+                to_apply: 0,
+            },
+            next,
+            stop,
+            path: file.path.clone(),
+        }
+    }
+
+    /// Counts the next note of the file (verified, in sequence, by an [`ExtentReader`]-ruled
+    /// reader); refuses as [`survey`] does.
+    ///
+    /// [`ExtentReader`]: aiextent::ExtentReader
+    pub fn note(&mut self, h: &NoteHeader) -> Result<()> {
+        let (s, next) = (&mut self.s, self.next);
         if s.notes == 0 {
             s.first_seq = h.note_seq;
             if h.note_seq > next {
                 return Err(Error::NoteGap {
-                    path: file.path.clone(),
+                    path: self.path.clone(),
                     first_seq: h.note_seq,
                     next,
                 });
@@ -182,7 +212,7 @@ pub(crate) fn survey(file: &AiFile, next: NoteSeq, stop: Option<StopAt>) -> Resu
         }
         s.notes += 1;
         s.last_seq = h.note_seq;
-        let stops = is_stop(stop, h.kind, h.txn.0, h.aux);
+        let stops = is_stop(self.stop, h.kind, h.txn.0, h.aux);
         if h.note_seq < next {
             if h.kind == NoteKind::OpenStamp {
                 s.stamp_at_start = OpenStamp(h.aux);
@@ -206,7 +236,17 @@ pub(crate) fn survey(file: &AiFile, next: NoteSeq, stop: Option<StopAt>) -> Resu
                 s.to_apply += 1;
             }
         }
+        Ok(())
     }
-    s.end_offset = reader.offset();
-    Ok(s)
+
+    /// An error of the file's reader, as the survey reports it.
+    pub fn ai_error(&self, e: aiextent::Error) -> Error {
+        Error::ai(&self.path)(e)
+    }
+
+    /// The survey, once the reader ended (without error) at `end_offset`.
+    pub fn finish(mut self, end_offset: u64) -> Survey {
+        self.s.end_offset = end_offset;
+        self.s
+    }
 }

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aiextent::{NoteHeader, NoteReader};
+use aiextent::NoteHeader;
 use engine::fasthash::IntMap;
 use engine::{DbPath, NoteOutcome, RedoReport, RollForwardTarget};
 use masterblock::{AiSeq, DbState, MasterBlock, NoteSeq, OpenStamp, TxnId};
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::file::{AiFile, Survey, survey};
 use crate::options::{RollForwardOptions, StopAt, format_local_time};
 use crate::report::{Event, FileSummary, Progress, Summary, TxnEnd, TxnEvent};
-use crate::stream::VerifiedStream;
+use crate::stream::{StreamReader, VerifiedStream};
 
 /// Notes between two progress events.
 const PROGRESS_EVERY: u64 = 16384;
@@ -215,52 +215,47 @@ impl Run<'_> {
     }
 
     /// The first file of a clean target with an empty BI, closed and without an end point:
-    /// checked on a thread of its own while it is applied to a held target (nothing written
-    /// to the database until the check passes, see `RollForwardTarget::start_held`), so the
-    /// check takes no time of its own. A refusal leaves the database as it was.
+    /// checked by the reader that applies it, to a held target (nothing written to the
+    /// database until the check passes, see `RollForwardTarget::start_held`), so the check
+    /// takes no time of its own. A refusal leaves the database as it was.
     fn file_held(
         &mut self,
         file: &AiFile,
         next: NoteSeq,
         mb: &MasterBlock,
     ) -> Result<(), FileError> {
+        let reader = file.checking_reader(next).map_err(FileError::Refused)?;
         let db_stamp = self.target.open_stamp();
         self.target.start_held();
-        std::thread::scope(|scope| {
-            let check = std::thread::Builder::new()
-                .name("rf-check".to_string())
-                .spawn_scoped(scope, || survey(file, next, None));
-            let mut gate = HeldCheck {
-                running: None,
-                verdict: None,
-                survey: None,
-                file,
-                mb,
-                db_stamp,
-            };
-            match check {
-                Ok(handle) => gate.running = Some(handle),
-                Err(_) => gate.verdict = Some(survey(file, next, None)),
+        let mut gate = HeldCheck {
+            verdict: None,
+            survey: None,
+            file,
+            next,
+            mb,
+            db_stamp,
+        };
+        let pass = ApplyPass {
+            reader,
+            stop_seq: None,
+            notes_total: 0,
+            bytes: file.header().used_bytes,
+        };
+        let mut applied = self.apply_notes(file, pass, &mut gate)?;
+        if let Some(checked) = applied.survey.take() {
+            gate.verdict.get_or_insert(Ok(checked));
+        }
+        if self.target.is_held() {
+            let checked = gate.wait().map_err(FileError::Refused)?;
+            if applied.end_offset != checked.end_offset {
+                let changed = file_changed(&file.path, applied.end_offset, checked.end_offset);
+                return Err(FileError::Refused(changed));
             }
-            let pass = ApplyPass {
-                reader: file.held_reader(),
-                stop_seq: None,
-                notes_total: 0,
-                bytes: file.header().used_bytes,
-            };
-            let applied = self.apply_notes(file, pass, &mut gate)?;
-            if self.target.is_held() {
-                let checked = gate.wait().map_err(FileError::Refused)?;
-                if applied.end_offset != checked.end_offset {
-                    let changed = file_changed(&file.path, applied.end_offset, checked.end_offset);
-                    return Err(FileError::Refused(changed));
-                }
-            }
-            gate.open(self)?;
-            let survey = gate.survey.take().expect("the check passed");
-            self.file_applied(applied, &survey)
-                .map_err(FileError::Failed)
-        })
+        }
+        gate.open(self)?;
+        let survey = gate.survey.take().expect("the check passed");
+        self.file_applied(applied, &survey)
+            .map_err(FileError::Failed)
     }
 
     /// Refuses a file whose open stamp before the target's next note is not `db_stamp`, the
@@ -348,7 +343,7 @@ impl Run<'_> {
             let note = match reader.next() {
                 Ok(Some(note)) => note,
                 Ok(None) => break,
-                Err(e) => return Err(gate.failure(self, Error::ai(&file.path)(e))),
+                Err(e) => return Err(gate.check_failed(self, e)),
             };
             let h = note.header;
             if pass.stop_seq.is_some_and(|s| h.note_seq >= s) {
@@ -372,6 +367,7 @@ impl Run<'_> {
             }
         }
         let end_offset = reader.offset();
+        let survey = reader.survey();
         drop(reader);
         self.target.stop_read_ahead();
         Ok(Applied {
@@ -379,6 +375,7 @@ impl Run<'_> {
             end_offset,
             at_stop,
             began,
+            survey,
         })
     }
 
@@ -426,6 +423,7 @@ impl Run<'_> {
             end_offset,
             at_stop,
             began,
+            ..
         } = applied;
         if !at_stop && end_offset != survey.end_offset {
             return Err(file_changed(&fs.path, end_offset, survey.end_offset));
@@ -547,7 +545,7 @@ fn file_changed(path: &Path, end_offset: u64, checked: u64) -> Error {
 
 /// What one pass of the apply loop reads.
 struct ApplyPass {
-    reader: NoteReader,
+    reader: StreamReader,
     /// The first note not to apply, if the end point is in the file.
     stop_seq: Option<NoteSeq>,
     /// Notes in the file, for progress (0: not known yet).
@@ -564,6 +562,8 @@ struct Applied {
     /// The end point stopped it.
     at_stop: bool,
     began: Instant,
+    /// What a checking reader found (a held start), if it read to the end without error.
+    survey: Option<Survey>,
 }
 
 /// What the apply loop waits for before a held target may write, and how it reports a
@@ -574,6 +574,8 @@ trait Gate {
     fn open(&mut self, run: &mut Run<'_>) -> Result<(), FileError>;
     /// How a failure while applying is reported.
     fn failure(&mut self, run: &mut Run<'_>, e: Error) -> FileError;
+    /// How an error of the file's reader is reported.
+    fn check_failed(&mut self, run: &mut Run<'_>, e: Error) -> FileError;
 }
 
 /// The file was checked before applying began: the target is started.
@@ -587,35 +589,35 @@ impl Gate for Checked {
     fn failure(&mut self, _run: &mut Run<'_>, e: Error) -> FileError {
         FileError::Failed(e)
     }
+
+    fn check_failed(&mut self, _run: &mut Run<'_>, e: Error) -> FileError {
+        // The file changed since it was checked: the target is left for retry.
+        FileError::Failed(e)
+    }
 }
 
-/// The check of a file being applied to a held target, on its own thread.
-struct HeldCheck<'scope, 'f> {
-    running: Option<std::thread::ScopedJoinHandle<'scope, Result<Survey>>>,
+/// The check of a file being applied to a held target: done by the reader that applies it,
+/// or, when the target must write before that reader reaches the end, by a survey then.
+struct HeldCheck<'f> {
     /// The check's outcome, once known (an error is taken by its first use).
     verdict: Option<Result<Survey>>,
     /// The check's findings, once it passed and the start was confirmed.
     survey: Option<Survey>,
     file: &'f AiFile,
+    /// The target's next note before the file.
+    next: NoteSeq,
     mb: &'f MasterBlock,
     /// The target's open stamp before the file (applying follows the file's stamps).
     db_stamp: OpenStamp,
 }
 
-impl HeldCheck<'_, '_> {
-    /// The check's outcome, waiting for it if it still runs.
+impl HeldCheck<'_> {
+    /// The check's outcome, surveying the file now if the reader has not found it.
     fn wait(&mut self) -> Result<Survey> {
-        if let Some(handle) = self.running.take() {
-            let outcome = match handle.join() {
-                Ok(outcome) => outcome,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            self.verdict = Some(outcome);
-        }
-        let verdict = self
-            .verdict
-            .take()
-            .expect("the check's outcome is used once");
+        let verdict = match self.verdict.take() {
+            Some(verdict) => verdict,
+            None => survey(self.file, self.next, None),
+        };
         if let Ok(survey) = &verdict {
             self.verdict = Some(Ok(survey.clone()));
         }
@@ -623,7 +625,7 @@ impl HeldCheck<'_, '_> {
     }
 }
 
-impl Gate for HeldCheck<'_, '_> {
+impl Gate for HeldCheck<'_> {
     fn open(&mut self, run: &mut Run<'_>) -> Result<(), FileError> {
         if !run.target.is_held() {
             return Ok(());
@@ -647,6 +649,16 @@ impl Gate for HeldCheck<'_, '_> {
         match self.wait() {
             Err(refusal) => FileError::Refused(refusal),
             Ok(_) => FileError::Refused(e),
+        }
+    }
+
+    fn check_failed(&mut self, run: &mut Run<'_>, e: Error) -> FileError {
+        if run.target.is_held() {
+            // The reader's error is the check's refusal; nothing was written.
+            FileError::Refused(e)
+        } else {
+            // Surveyed whole before the target wrote: the file changed since.
+            FileError::Failed(e)
         }
     }
 }

@@ -73,8 +73,18 @@ impl ExtentReader {
     // Not `Iterator`: the note borrows the reader's buffer until the next call.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<NoteRef<'_>>, Error> {
+        if self.advance()? {
+            Ok(self.inner.current())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Moves to the next note (then [`ExtentReader::current`]): `Ok(false)` at the end of
+    /// the extent's notes.
+    pub fn advance(&mut self) -> Result<bool, Error> {
         if self.failed {
-            return Ok(None);
+            return Ok(false);
         }
         let more = self.inner.advance().inspect_err(|_| self.failed = true)?;
         if !more {
@@ -103,7 +113,7 @@ impl ExtentReader {
                     },
                 });
             }
-            return Ok(None);
+            return Ok(false);
         }
         let header = self
             .inner
@@ -124,7 +134,15 @@ impl ExtentReader {
                 });
             }
         }
-        Ok(self.inner.current())
+        Ok(true)
+    }
+
+    /// The note [`ExtentReader::advance`] moved to; `None` before the first and after the end.
+    pub fn current(&self) -> Option<NoteRef<'_>> {
+        if self.failed {
+            return None;
+        }
+        self.inner.current()
     }
 
     /// File offset just after the last note returned.

@@ -2,8 +2,9 @@
 //! apply loop, names the blocks that coming block changes touch to the read-ahead, and hands
 //! the notes over in batches, so the loop spends its time applying.
 //!
-//! Invariants: the thread reads with a [`NoteReader`], so the loop sees only notes that
-//! verified, in unbroken sequence, exactly as a reader of its own would; it runs at most
+//! Invariants: the thread reads with a [`StreamReader`], so the loop sees only notes that
+//! verified, in unbroken sequence, exactly as that reader would give them (a checking reader
+//! also tallies the survey, handed over once the notes end without error); it runs at most
 //! [`AHEAD_BATCHES`] batches of about [`BATCH_BYTES`] ahead and batches are reused, so memory
 //! is fixed whatever the file size; dropping the stream stops and joins the thread.
 
@@ -12,8 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
-use aiextent::{NoteBatch, NoteKind, NoteReader, NoteRef};
+use aiextent::{ExtentReader, NoteBatch, NoteKind, NoteReader, NoteRef};
 use engine::BlockHints;
+
+use crate::error::{Error, Result};
+use crate::file::{Survey, Tally};
 
 /// Bytes of note bodies in one batch (the last note may take it a frame past).
 const BATCH_BYTES: usize = 512 << 10;
@@ -23,9 +27,54 @@ const AHEAD_BATCHES: usize = 12;
 /// What the reader thread sends.
 enum Msg {
     Notes(NoteBatch),
-    /// The reader ended without an error (see [`NoteReader::end_reason`]).
-    End,
-    Failed(aiextent::Error),
+    /// The reader ended without an error (see [`NoteReader::end_reason`]); a checking reader
+    /// sends its survey.
+    End(Option<Survey>),
+    Failed(Error),
+}
+
+/// How the notes of a file are read for applying.
+pub(crate) enum StreamReader {
+    /// A region already checked by the survey.
+    Region(NoteReader),
+    /// The whole extent under the rules of its state, tallied as the survey would (for a
+    /// held start, which applies a file while checking it).
+    Checked { reader: ExtentReader, tally: Tally },
+}
+
+impl StreamReader {
+    /// Moves to the next note: `Ok(false)` at the end (then [`StreamReader::end`]).
+    fn advance(&mut self) -> Result<bool> {
+        match self {
+            StreamReader::Region(reader) => {
+                reader.advance().map_err(|e| Error::ai(reader.path())(e))
+            }
+            StreamReader::Checked { reader, tally } => {
+                let more = reader.advance().map_err(|e| tally.ai_error(e))?;
+                if more {
+                    let note = reader.current().expect("advance moved to a note");
+                    tally.note(&note.header)?;
+                }
+                Ok(more)
+            }
+        }
+    }
+
+    /// The note [`StreamReader::advance`] moved to.
+    fn current(&self) -> Option<NoteRef<'_>> {
+        match self {
+            StreamReader::Region(reader) => reader.current(),
+            StreamReader::Checked { reader, .. } => reader.current(),
+        }
+    }
+
+    /// After the notes ended without error: the survey of a checking reader.
+    fn end(self) -> Option<Survey> {
+        match self {
+            StreamReader::Region(_) => None,
+            StreamReader::Checked { reader, tally } => Some(tally.finish(reader.offset())),
+        }
+    }
 }
 
 /// The notes of one region of a file, read and verified by another thread (or, if no thread
@@ -37,6 +86,8 @@ pub(crate) struct VerifiedStream {
     index: usize,
     /// File offset just after the last note handed out.
     offset: u64,
+    /// What a checking reader found, once the notes ended.
+    survey: Option<Survey>,
 }
 
 enum Source {
@@ -48,14 +99,15 @@ enum Source {
         stop: Arc<AtomicBool>,
         handle: Option<JoinHandle<()>>,
     },
-    Inline(NoteReader),
+    /// No thread could be started: the reader, until it ended.
+    Inline(Option<Box<StreamReader>>),
 }
 
 impl VerifiedStream {
     /// Starts reading `reader` (whose region starts at `start_offset`) in a thread. Each block
     /// change from note `hint_from` on is named to `hints` as it is read.
     pub(crate) fn start(
-        reader: NoteReader,
+        reader: StreamReader,
         start_offset: u64,
         hints: Option<BlockHints>,
         hint_from: u64,
@@ -93,14 +145,20 @@ impl VerifiedStream {
                     handle: Some(handle),
                 }
             }
-            Err(_) => Source::Inline(thread.reader),
+            Err(_) => Source::Inline(Some(Box::new(thread.reader))),
         };
         VerifiedStream {
             source,
             current: NoteBatch::default(),
             index: 0,
             offset: start_offset,
+            survey: None,
         }
+    }
+
+    /// What a [`StreamReader::Checked`] found, once [`VerifiedStream::next`] gave `Ok(None)`.
+    pub(crate) fn survey(&mut self) -> Option<Survey> {
+        self.survey.take()
     }
 
     /// File offset just after the last note handed out.
@@ -108,17 +166,32 @@ impl VerifiedStream {
         self.offset
     }
 
-    /// The next note, as [`NoteReader::next`] would give it: `Ok(None)` at the end.
+    /// The next note, as the stream's reader would give it: `Ok(None)` at the end.
     // Not `Iterator`: the note borrows the stream's batch until the next call.
     #[allow(clippy::should_implement_trait)]
-    pub(crate) fn next(&mut self) -> Result<Option<NoteRef<'_>>, aiextent::Error> {
+    pub(crate) fn next(&mut self) -> Result<Option<NoteRef<'_>>> {
         let (rx, free, ended, handle) = match &mut self.source {
-            Source::Inline(reader) => {
-                let note = reader.next()?;
-                if let Some(note) = &note {
-                    self.offset += note.frame_len() as u64;
+            Source::Inline(slot) => {
+                let Some(reader) = slot.as_mut() else {
+                    return Ok(None);
+                };
+                match reader.advance() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.survey = slot.take().and_then(|reader| reader.end());
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        *slot = None;
+                        return Err(e);
+                    }
                 }
-                return Ok(note);
+                let note = slot
+                    .as_ref()
+                    .and_then(|reader| reader.current())
+                    .expect("advance moved to a note");
+                self.offset += note.frame_len() as u64;
+                return Ok(Some(note));
             }
             Source::Thread {
                 rx,
@@ -140,7 +213,10 @@ impl VerifiedStream {
                     // Full only if the thread has spares or is gone: then let it go.
                     let _ = free.try_send(done);
                 }
-                Ok(Msg::End) => *ended = true,
+                Ok(Msg::End(survey)) => {
+                    *ended = true;
+                    self.survey = survey;
+                }
                 Ok(Msg::Failed(e)) => {
                     *ended = true;
                     return Err(e);
@@ -181,7 +257,7 @@ impl Drop for VerifiedStream {
 
 /// The thread's side.
 struct ReaderThread {
-    reader: NoteReader,
+    reader: StreamReader,
     tx: SyncSender<Msg>,
     free: Receiver<NoteBatch>,
     hints: Option<BlockHints>,
@@ -202,9 +278,16 @@ impl ReaderThread {
             if !batch.is_empty() && self.tx.send(Msg::Notes(batch)).is_err() {
                 return;
             }
-            if let Some(end) = end {
-                let _ = self.tx.send(end);
-                return;
+            match end {
+                Some(Ok(())) => {
+                    let _ = self.tx.send(Msg::End(self.reader.end()));
+                    return;
+                }
+                Some(Err(e)) => {
+                    let _ = self.tx.send(Msg::Failed(e));
+                    return;
+                }
+                None => {}
             }
             if self.stop.load(Ordering::Relaxed) {
                 return;
@@ -212,9 +295,9 @@ impl ReaderThread {
         }
     }
 
-    /// Reads notes into `batch` until it holds [`BATCH_BYTES`]; returns the end message if
-    /// the reader ended.
-    fn fill(&mut self, batch: &mut NoteBatch) -> Option<Msg> {
+    /// Reads notes into `batch` until it holds [`BATCH_BYTES`]; returns how the reader ended,
+    /// if it did.
+    fn fill(&mut self, batch: &mut NoteBatch) -> Option<Result<()>> {
         while batch.body_bytes() < BATCH_BYTES {
             match self.reader.advance() {
                 Ok(true) => {
@@ -228,8 +311,8 @@ impl ReaderThread {
                     }
                     batch.push(&note);
                 }
-                Ok(false) => return Some(Msg::End),
-                Err(e) => return Some(Msg::Failed(e)),
+                Ok(false) => return Some(Ok(())),
+                Err(e) => return Some(Err(e)),
             }
         }
         None
