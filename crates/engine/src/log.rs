@@ -75,10 +75,11 @@ pub(crate) struct BiSink {
     /// `(offset of the next frame, end of the zeros written ahead)`.
     state: Mutex<(u64, u64)>,
     /// A bulk sink (roll forward: large writes, synced rarely) writes no zeros ahead, which
-    /// would only double its writes, and lets the file system drop from its cache what each
-    /// sync made durable (nothing reads it back unless a crash follows; the cache is better
-    /// left to the data blocks and the AI file). A sink synced often (commits) writes zeros
-    /// ahead of its notes.
+    /// would only double its writes, starts the writeback of each write at once (a sync then
+    /// finds little left to write) and lets the file system drop from its cache what is
+    /// written (nothing reads it back unless a crash follows; the cache is better left to the
+    /// data blocks and the AI file). A sink synced often (commits) writes zeros ahead of its
+    /// notes.
     bulk: bool,
     /// Where the last hint to drop synced bytes from the cache ended (bulk sink).
     uncached_to: Mutex<u64>,
@@ -136,6 +137,9 @@ impl NoteSink for BiSink {
             .write_at(frames, offset)
             .map_err(Error::io("write", &self.path))?;
         state.0 = end;
+        if self.bulk {
+            self.file.start_writeback(offset, frames.len() as u64);
+        }
         Ok(())
     }
 

@@ -57,6 +57,14 @@ pub trait StorageFile: Send + Sync {
     fn drop_cached(&self, offset: u64, len: u64) {
         let _ = (offset, len);
     }
+    /// A hint that `[offset, offset + len)`, just written, will neither be read nor rewritten
+    /// soon: the file system may start writing it to the device in the background (so a
+    /// later `sync` finds little left to do) and drop it from its cache once written. Makes
+    /// nothing durable, changes nothing of the file and counts as no operation for fault
+    /// injection.
+    fn start_writeback(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
 }
 
 /// A shared handle to an open file.
