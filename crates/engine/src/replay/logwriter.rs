@@ -1,6 +1,6 @@
 //! The roll forward target's log writer: a thread that writes the BI's buffered notes when the
 //! apply loop asks (each write starting its own writeback) and syncs them every
-//! [`SYNC_EVERY_BYTES`], so applying goes on while the BI is written.
+//! [`SYNC_EVERY_BYTES`] (by default), so applying goes on while the BI is written.
 //!
 //! Invariants: the writer only calls the log's own write and sync (they keep write-ahead: a
 //! block reaches its extent only once the log is durable up to the block's last note, whoever
@@ -36,9 +36,9 @@ pub(super) struct LogWriter {
 }
 
 impl LogWriter {
-    /// Starts the writer for the log of `shared`; `None` if the thread cannot be started (the
-    /// apply loop then flushes itself).
-    pub(super) fn start(shared: Arc<Shared>) -> Option<LogWriter> {
+    /// Starts the writer for the log of `shared`, syncing after every `sync_bytes` it writes;
+    /// `None` if the thread cannot be started (the apply loop then flushes itself).
+    pub(super) fn start(shared: Arc<Shared>, sync_bytes: u64) -> Option<LogWriter> {
         let signal = Arc::new(Signal {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
@@ -46,7 +46,7 @@ impl LogWriter {
         let thread_signal = Arc::clone(&signal);
         let handle = std::thread::Builder::new()
             .name("rf-log".into())
-            .spawn(move || run(&thread_signal, &shared))
+            .spawn(move || run(&thread_signal, &shared, sync_bytes))
             .ok()?;
         Some(LogWriter {
             signal,
@@ -91,9 +91,9 @@ impl Drop for LogWriter {
 /// so a sync mostly commits the file system's journal (the file's growth): one per 4 MiB write
 /// made syncing the larger part of the BI's cost. Blocks and checkpoints still sync whatever
 /// they need.
-const SYNC_EVERY_BYTES: u64 = 32 << 20;
+pub(super) const SYNC_EVERY_BYTES: u64 = 32 << 20;
 
-fn run(signal: &Signal, shared: &Shared) {
+fn run(signal: &Signal, shared: &Shared, sync_bytes: u64) {
     let mut synced_at = shared.log.bytes_in_generation();
     loop {
         {
@@ -114,7 +114,7 @@ fn run(signal: &Signal, shared: &Shared) {
         // A reset began a new generation, counted from 0.
         synced_at = synced_at.min(upto);
         let written = shared.log.write_out().is_ok();
-        if written && upto - synced_at >= SYNC_EVERY_BYTES && shared.log.sync_written().is_ok() {
+        if written && upto - synced_at >= sync_bytes && shared.log.sync_written().is_ok() {
             synced_at = upto;
         }
         let mut st = signal.state.lock();

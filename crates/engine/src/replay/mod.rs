@@ -71,9 +71,12 @@ pub struct ReplayOptions {
     /// no read-ahead hints (with hints, as on the real file system, none are started); 0 turns
     /// read-ahead off.
     pub read_ahead_threads: usize,
-    /// Bytes of notes appended after which the log writer thread is asked to write (then
-    /// sync) them (at most, and by default, the log's 4 MiB buffer; small values exercise it).
+    /// Bytes of notes appended after which the log writer thread is asked to write them (at
+    /// most, and by default, the log's 4 MiB buffer; small values exercise it).
     pub log_flush_bytes: u64,
+    /// Bytes the log writer writes between two syncs of its own (blocks and checkpoints
+    /// sync whatever they need besides; small values exercise it).
+    pub log_sync_bytes: u64,
 }
 
 impl Default for ReplayOptions {
@@ -86,6 +89,7 @@ impl Default for ReplayOptions {
             checkpoint_bytes: 512 << 20,
             read_ahead_threads: READ_AHEAD_THREADS,
             log_flush_bytes: crate::log::MAX_BUFFERED_BYTES as u64,
+            log_sync_bytes: logwriter::SYNC_EVERY_BYTES,
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct RollForwardTarget {
     bytes_at_request: u64,
     /// Bytes appended after which the log writer is asked to flush.
     log_flush_bytes: u64,
+    /// Bytes the log writer writes between two syncs of its own.
+    log_sync_bytes: u64,
 }
 
 impl std::fmt::Debug for RollForwardTarget {
@@ -267,6 +273,7 @@ impl RollForwardTarget {
             log_flush_bytes: opts
                 .log_flush_bytes
                 .clamp(1, crate::log::MAX_BUFFERED_BYTES as u64),
+            log_sync_bytes: opts.log_sync_bytes,
         })
     }
 
@@ -391,7 +398,7 @@ impl RollForwardTarget {
         self.stream = None;
         self.shared.log.start_generation(generation);
         self.shared.pool.hold_dirty(true);
-        self.log_writer = LogWriter::start(Arc::clone(&self.shared));
+        self.log_writer = LogWriter::start(Arc::clone(&self.shared), self.log_sync_bytes);
         self.held = Some(Held {
             generation,
             start: NoteSeq(self.next),
@@ -455,7 +462,7 @@ impl RollForwardTarget {
 
     fn start_inner(&mut self, update: impl FnOnce(&mut MasterBlock)) -> Result<RedoReport> {
         self.started = true;
-        self.log_writer = LogWriter::start(Arc::clone(&self.shared));
+        self.log_writer = LogWriter::start(Arc::clone(&self.shared), self.log_sync_bytes);
         self.shared.master.lock().update(|mb| {
             update(mb);
             mb.state = DbState::RollForwardInProgress;

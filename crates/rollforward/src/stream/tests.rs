@@ -63,6 +63,18 @@ fn read_all(mut reader: NoteReader) -> (Vec<Note>, u64) {
     (notes, reader.offset())
 }
 
+/// How many notes `stream` gives before its error, and the error (it must end in one).
+fn notes_before_error(stream: &mut VerifiedStream) -> (usize, Error) {
+    let mut seen = 0;
+    loop {
+        match stream.next() {
+            Ok(Some(_)) => seen += 1,
+            Ok(None) => panic!("the stream ended without the error"),
+            Err(e) => return (seen, e),
+        }
+    }
+}
+
 fn stream_all(mut stream: VerifiedStream) -> (Vec<Note>, u64) {
     let mut notes = Vec::new();
     while let Some(note) = stream.next().unwrap() {
@@ -130,14 +142,7 @@ fn a_malformed_note_is_the_same_error() {
     aiextent::note::reseal_frames(&mut bytes[start..], SEED);
     file.write_at(&bytes, 0).unwrap();
     let mut stream = VerifiedStream::start(region(&file, bytes.len() as u64), 0, None, 0);
-    let mut seen = 0;
-    let err = loop {
-        match stream.next() {
-            Ok(Some(_)) => seen += 1,
-            Ok(None) => panic!("the malformed note is an error"),
-            Err(e) => break e,
-        }
-    };
+    let (seen, err) = notes_before_error(&mut stream);
     assert_eq!(seen, 10);
     assert!(
         matches!(&err, Error::Ai { source, .. } if matches!(**source, aiextent::Error::MalformedNote { .. })),
@@ -251,14 +256,7 @@ fn a_damaged_file_fails_a_checking_stream_as_it_fails_the_survey() {
     let refused = survey(&file, NoteSeq(5), None).unwrap_err();
     assert_eq!(refused.msg_number(), 90305);
     let mut stream = checked(&file, NoteSeq(5));
-    let mut seen = 0;
-    let err = loop {
-        match stream.next() {
-            Ok(Some(_)) => seen += 1,
-            Ok(None) => panic!("the damage is an error"),
-            Err(e) => break e,
-        }
-    };
+    let (seen, err) = notes_before_error(&mut stream);
     assert_eq!(seen, 1 + 1700 * 3);
     assert_eq!(err.to_string(), refused.to_string());
     assert!(stream.next().unwrap().is_none());

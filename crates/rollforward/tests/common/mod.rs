@@ -46,8 +46,10 @@ pub fn rf_opts() -> RollForwardOptions {
         replay: engine::ReplayOptions {
             buffers: 16,
             checkpoint_bytes: 16 * 1024,
-            // The log writer thread flushes often, so crash tests meet its writes too.
+            // The log writer thread flushes and syncs often, so crash tests meet its writes
+            // and syncs too.
             log_flush_bytes: 2048,
+            log_sync_bytes: 6144,
             ..engine::ReplayOptions::default()
         },
         ..RollForwardOptions::default()
