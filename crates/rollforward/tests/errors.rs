@@ -91,6 +91,15 @@ fn a_file_of_another_database_is_refused() {
     roll(&copy, &db, &files, &rf_opts()).unwrap();
 }
 
+/// Writes `bytes` to `path` with one bit flipped `from_end` bytes before their end.
+fn flipped_copy(storage: &StorageRef, bytes: &[u8], from_end: usize, path: &str) -> PathBuf {
+    let mut flipped = bytes.to_vec();
+    let at = bytes.len() - from_end;
+    flipped[at] ^= 0x40;
+    storage::create_durable(storage.as_ref(), Path::new(path), &flipped).unwrap();
+    PathBuf::from(path)
+}
+
 #[test]
 fn a_truncated_or_damaged_full_file_is_refused() {
     let (src, copy, db, files) = standby(40);
@@ -98,12 +107,8 @@ fn a_truncated_or_damaged_full_file_is_refused() {
     let cut = Path::new("/arch/cut");
     storage::create_durable(copy.as_ref(), cut, &bytes[..bytes.len() - 100]).unwrap();
     refused(&copy, &db, &[cut.to_path_buf()], &rf_opts(), 90307);
-    let mut flipped = bytes.clone();
-    let at = bytes.len() - 50;
-    flipped[at] ^= 0x40;
-    let bad = Path::new("/arch/flipped");
-    storage::create_durable(copy.as_ref(), bad, &flipped).unwrap();
-    refused(&copy, &db, &[bad.to_path_buf()], &rf_opts(), 90305);
+    let bad = flipped_copy(&copy, &bytes, 50, "/arch/flipped");
+    refused(&copy, &db, &[bad], &rf_opts(), 90305);
     roll(&copy, &db, &files, &rf_opts()).unwrap();
     assert_eq!(dump_of(&copy, &db), src.dump());
 }
@@ -119,12 +124,8 @@ fn a_damaged_file_applied_while_checked_changes_nothing() {
     let files = put_files(&target, &src.files_from(first));
     // The last note is damaged: every note before it is applied (held) before the check ends.
     let bytes = storage::read_all(target.as_ref(), &files[0]).unwrap();
-    let mut flipped = bytes.clone();
-    let at = bytes.len() - 10;
-    flipped[at] ^= 0x40;
-    let bad = Path::new("/arch/flipped-first");
-    storage::create_durable(target.as_ref(), bad, &flipped).unwrap();
-    refused(&target, &db, &[bad.to_path_buf()], &rf_opts(), 90305);
+    let bad = flipped_copy(&target, &bytes, 10, "/arch/flipped-first");
+    refused(&target, &db, &[bad], &rf_opts(), 90305);
     assert_eq!(bi_size(&target, &db), 4096, "the BI is its header alone");
     roll(&target, &db, &files, &rf_opts()).unwrap();
     assert_eq!(dump_of(&target, &db), src.dump());
