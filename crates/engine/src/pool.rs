@@ -4,9 +4,9 @@
 //! Invariants: a frame's key changes only under the table lock and only while the frame is
 //! unpinned; a caller pins a frame (under the table lock) before latching it, so an unpinned
 //! frame is unlatched; a dirty frame reaches its extent only after the log is durable up to the
-//! frame's last note (write-ahead); a frame's buffer is allocated when it first holds a block
-//! (a pool larger than the blocks used costs no memory), after which the hot path allocates
-//! nothing.
+//! frame's last note (write-ahead); a frame's buffer is allocated when it first holds a block,
+//! or ahead of that for as many frames as asked (a pool larger than the blocks used costs no
+//! memory), after which the hot path allocates nothing.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -113,7 +113,9 @@ impl Pool {
         Pool {
             block_size: block_size as usize,
             table: Mutex::new(Table {
-                map: IntMap::with_capacity_and_hasher(buffers * 2, Default::default()),
+                // Grown as blocks come in: a table sized for a pool much larger than the
+                // blocks it holds spreads them over more cache lines than it needs.
+                map: IntMap::default(),
                 free: (0..buffers).rev().collect(),
                 hand: 0,
             }),
@@ -150,6 +152,24 @@ impl Pool {
         self.blocks_written.load(Ordering::Relaxed)
     }
 
+    /// Gives the first `count` frames (those a fresh pool hands out first) their buffers ahead
+    /// of use, each page of them touched, so the thread that loads blocks into them later
+    /// neither allocates nor takes the page faults of first use. Meant for a thread of its own
+    /// while the pool fills; stops early once `stop` is set. Frames already given a buffer are
+    /// passed by.
+    pub(crate) fn prepare_buffers(&self, count: usize, stop: &AtomicBool) {
+        for i in 0..count.min(self.frames.len()) {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let pinned = self.pin_frame(i);
+            let mut data = pinned.write();
+            if data.buf.len() != self.block_size {
+                data.buf = touched_buffer(self.block_size);
+            }
+        }
+    }
+
     /// Pins the frame holding `(area, block)`, loading it (and evicting another) if needed.
     pub(crate) fn pin(
         &self,
@@ -180,7 +200,7 @@ impl Pool {
                     table.map.remove(&(a.0, b.0));
                 }
                 if data.buf.len() != self.block_size {
-                    data.buf = vec![0u8; self.block_size].into_boxed_slice();
+                    data.buf = touched_buffer(self.block_size);
                 }
                 if let Err(e) = load(&mut data, area, block, files, fetch) {
                     table.free.push(i);
@@ -303,6 +323,9 @@ impl Pool {
                 continue;
             };
             files.write(area, first, &staging)?;
+            // The sync that follows every flush of the pool then finds the earlier runs on
+            // their way to the device.
+            files.start_writeback(area, first, staging.len() as u64);
             for &(i, key, seq) in &run {
                 let pinned = self.pin_frame(i);
                 let mut data = pinned.write();
@@ -354,6 +377,17 @@ impl Pool {
     }
 }
 
+/// A zeroed buffer of `len` bytes whose every page has been written, so its first use takes
+/// no page fault (a zeroed allocation may be pages the system has not yet given).
+fn touched_buffer(len: usize) -> Box<[u8]> {
+    let mut buf = vec![0u8; len].into_boxed_slice();
+    for page in buf.chunks_mut(4096) {
+        // Through `black_box`, so the store of a zero known to be there is not left out.
+        std::hint::black_box(page)[0] = 0;
+    }
+    buf
+}
+
 fn load(
     data: &mut FrameData,
     area: AreaNo,
@@ -381,3 +415,6 @@ fn load(
     data.key = Some((area, block));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

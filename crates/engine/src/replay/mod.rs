@@ -345,16 +345,25 @@ impl RollForwardTarget {
 
     /// Has the data extents read whole into the operating system's cache in the background,
     /// when they take hints and are no larger in all than the buffer pool (a database that
-    /// fits the pool: one sequential read instead of thousands of single blocks). A hint only,
-    /// which writes nothing, so it may run while a file is still being checked; once per target
-    /// (later calls do nothing) unless read-ahead is off.
+    /// fits the pool: one sequential read instead of thousands of single blocks), then gives
+    /// as many of the pool's frames as the extents hold blocks their memory, so the apply loop
+    /// does not take its page faults. Writes nothing, so it may run while a file is still
+    /// being checked; once per target (later calls do nothing) unless read-ahead is off.
     pub fn warm_blocks(&mut self) {
         if self.warm.is_some() || self.read_ahead_threads == 0 || self.failed {
             return;
         }
-        let pool_bytes =
-            (self.shared.pool.frames() as u64).saturating_mul(u64::from(self.shared.block_size));
-        self.warm = Warm::start(self.shared.files.block_map(), pool_bytes);
+        let block_size = u64::from(self.shared.block_size);
+        let pool_bytes = (self.shared.pool.frames() as u64).saturating_mul(block_size);
+        let shared = Arc::clone(&self.shared);
+        self.warm = Warm::start(
+            self.shared.files.block_map(),
+            pool_bytes,
+            move |extent_bytes, stop| {
+                let blocks = usize::try_from(extent_bytes / block_size).unwrap_or(usize::MAX);
+                shared.pool.prepare_buffers(blocks, stop);
+            },
+        );
     }
 
     /// Stops the read-ahead, if one runs, and waits for its threads.

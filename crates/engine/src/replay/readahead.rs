@@ -60,8 +60,14 @@ pub(super) struct Warm {
 impl Warm {
     /// Starts hinting every extent of `map` whole, in [`WHOLE_STEP_BYTES`] steps, if they all
     /// take hints and hold at most `up_to_bytes` in all; `None` otherwise (or if no thread
-    /// could start: the blocks are still hinted one by one as notes name them).
-    pub(super) fn start(map: BlockMap, up_to_bytes: u64) -> Option<Warm> {
+    /// could start: the blocks are still hinted one by one as notes name them). Once the
+    /// hints are given, the thread runs `then` with the extents' bytes in all and the stop
+    /// flag (which it should heed).
+    pub(super) fn start(
+        map: BlockMap,
+        up_to_bytes: u64,
+        then: impl FnOnce(u64, &AtomicBool) + Send + 'static,
+    ) -> Option<Warm> {
         if !map.takes_hints() {
             return None;
         }
@@ -83,6 +89,7 @@ impl Warm {
                         at += step;
                     }
                 }
+                then(total, &thread_stop);
             })
             .ok()?;
         Some(Warm {
