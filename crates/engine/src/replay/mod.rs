@@ -326,10 +326,11 @@ impl RollForwardTarget {
     /// used (every block is still read and verified when applied). Replaces a read-ahead
     /// started before; stops at [`RollForwardTarget::stop_read_ahead`], at a failure and when
     /// the target is finished or dropped. `None` when read-ahead is off (no reader threads
-    /// asked for, or none could start) or the target has failed.
+    /// asked for, or none could start), the extents are already being read whole
+    /// ([`RollForwardTarget::warm_blocks`]) or the target has failed.
     pub fn block_hints(&mut self) -> Option<BlockHints> {
         self.read_ahead = None;
-        if self.read_ahead_threads == 0 || self.failed {
+        if self.read_ahead_threads == 0 || self.failed || self.warm.is_some() {
             return None;
         }
         let buffers = self.shared.pool.frames();

@@ -40,8 +40,10 @@ pub(super) struct ReadAheadConfig {
     pub block_size: usize,
 }
 
-/// Bytes of one hint when the extents are hinted whole.
-const WHOLE_STEP_BYTES: u64 = 4 << 20;
+/// Bytes of one hint when the extents are hinted whole: Linux reads at most the device's
+/// read-ahead window per hint (128 KiB unless raised), so a larger step would leave the rest
+/// of each step unread.
+const WHOLE_STEP_BYTES: u64 = 128 << 10;
 
 /// The reader threads of a read-ahead over files that take no hints (none when they do).
 pub(super) struct ReadAhead {
