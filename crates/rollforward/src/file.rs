@@ -14,11 +14,15 @@ use aiextent::{
     AI_HEADER_REGION_BYTES, AiExtentFile, AiHeader, AiState, NoteHeader, NoteKind, NoteReader,
 };
 use masterblock::{MasterBlock, NoteSeq, OpenStamp};
-use storage::{OpenMode, Storage};
+use storage::{OpenMode, Storage, StorageFile};
 
 use crate::error::{Error, Result};
 use crate::options::{StopAt, format_local_time};
 use crate::stream::StreamReader;
+
+/// Bytes at the start of a file's notes hinted before the data extents are (see
+/// [`AiFile::head_prefetcher`]): the apply loop's first few dozen milliseconds of notes.
+const HEAD_PREFETCH_BYTES: u64 = 8 << 20;
 
 /// An open after-image file.
 pub(crate) struct AiFile {
@@ -50,6 +54,13 @@ impl AiFile {
             path: path.to_path_buf(),
             extent,
         })
+    }
+
+    /// Hints that the file's first notes (up to [`HEAD_PREFETCH_BYTES`]) will be read soon
+    /// (see [`prefetch_head`]), through a handle that may be moved to another thread.
+    pub fn head_prefetcher(&self) -> impl FnOnce() + Send + 'static {
+        let file = self.extent.file().clone();
+        move || prefetch_head(file.as_ref())
     }
 
     /// The file's header.
@@ -137,6 +148,25 @@ impl Survey {
     /// Bytes of notes in the file.
     pub fn bytes(&self) -> u64 {
         self.end_offset - AI_HEADER_REGION_BYTES
+    }
+}
+
+/// Hints that the first notes of `file` (up to [`HEAD_PREFETCH_BYTES`]) will be read soon, so
+/// the file system reads them before what is asked of the disk next (the operating system's
+/// read-ahead follows the reader from there). A hint only.
+fn prefetch_head(file: &dyn StorageFile) {
+    let end = file
+        .len()
+        .unwrap_or(0)
+        .min(AI_HEADER_REGION_BYTES + HEAD_PREFETCH_BYTES);
+    let mut at = AI_HEADER_REGION_BYTES;
+    while at < end {
+        // Steps no larger than the read-ahead window Linux reads per hint.
+        let step = (128 << 10).min(end - at);
+        if !file.prefetch(at, step) {
+            return;
+        }
+        at += step;
     }
 }
 
@@ -250,3 +280,6 @@ impl Tally {
         self.s
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -185,8 +185,9 @@ impl Run<'_> {
             }));
         }
         let next = self.target.next_note_seq();
-        // The blocks are read in the background while the file is checked (reading only).
-        self.target.warm_blocks();
+        // The blocks are read in the background while the file is checked (reading only),
+        // after the file's first notes, which are needed first.
+        self.target.warm_blocks(file.head_prefetcher());
         if !retry && self.opts.stop.is_none() && file.is_closed() && self.target.can_start_held() {
             return self.file_held(&file, next, &mb).map(|()| true);
         }

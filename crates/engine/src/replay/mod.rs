@@ -348,9 +348,11 @@ impl RollForwardTarget {
     /// when they take hints and are no larger in all than the buffer pool (a database that
     /// fits the pool: one sequential read instead of thousands of single blocks), then gives
     /// as many of the pool's frames as the extents hold blocks their memory, so the apply loop
-    /// does not take its page faults. Writes nothing, so it may run while a file is still
-    /// being checked; once per target (later calls do nothing) unless read-ahead is off.
-    pub fn warm_blocks(&mut self) {
+    /// does not take its page faults. The thread runs `first` before it hints the extents (to
+    /// hint what is needed sooner: the first notes of the file to apply). Writes nothing, so
+    /// it may run while a file is still being checked; once per target (later calls do
+    /// nothing, and do not run `first`) unless read-ahead is off.
+    pub fn warm_blocks(&mut self, first: impl FnOnce() + Send + 'static) {
         if self.warm.is_some() || self.read_ahead_threads == 0 || self.failed {
             return;
         }
@@ -360,6 +362,7 @@ impl RollForwardTarget {
         self.warm = Warm::start(
             self.shared.files.block_map(),
             pool_bytes,
+            first,
             move |extent_bytes, stop| {
                 let blocks = usize::try_from(extent_bytes / block_size).unwrap_or(usize::MAX);
                 shared.pool.prepare_buffers(blocks, stop);

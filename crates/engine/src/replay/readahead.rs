@@ -62,12 +62,13 @@ pub(super) struct Warm {
 impl Warm {
     /// Starts hinting every extent of `map` whole, in [`WHOLE_STEP_BYTES`] steps, if they all
     /// take hints and hold at most `up_to_bytes` in all; `None` otherwise (or if no thread
-    /// could start: the blocks are still hinted one by one as notes name them). Once the
-    /// hints are given, the thread runs `then` with the extents' bytes in all and the stop
-    /// flag (which it should heed).
+    /// could start: the blocks are still hinted one by one as notes name them). The thread
+    /// runs `first` before it gives the hints, and once they are given, `then` with the
+    /// extents' bytes in all and the stop flag (which it should heed).
     pub(super) fn start(
         map: BlockMap,
         up_to_bytes: u64,
+        first: impl FnOnce() + Send + 'static,
         then: impl FnOnce(u64, &AtomicBool) + Send + 'static,
     ) -> Option<Warm> {
         if !map.takes_hints() {
@@ -82,6 +83,7 @@ impl Warm {
         let handle = std::thread::Builder::new()
             .name("rf-warm".into())
             .spawn(move || {
+                first();
                 for file in map.files() {
                     let Ok(len) = file.len() else { continue };
                     let mut at = 0;
