@@ -26,6 +26,7 @@
 //! fit) are still written, unless writers stall (`-aistall`): then the append waits, logging
 //! 3775 and 3776 at most once a minute, until an extent is emptied, and goes on by itself.
 
+mod buffers;
 mod detach;
 
 use std::path::PathBuf;

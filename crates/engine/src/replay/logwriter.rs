@@ -93,8 +93,15 @@ impl Drop for LogWriter {
 /// they need.
 pub(super) const SYNC_EVERY_BYTES: u64 = 32 << 20;
 
+/// Bytes each of the log's two buffers is given ahead of use: room for the flush threshold's
+/// worth of notes and the slack the apply loop allows the writer, so they never grow.
+const PREPARED_BUFFER_BYTES: usize = 3 * crate::log::MAX_BUFFERED_BYTES;
+
 fn run(signal: &Signal, shared: &Shared, sync_bytes: u64) {
     let mut synced_at = shared.log.bytes_in_generation();
+    // Before the first request (a few MiB of notes away): the apply loop then appends into
+    // memory already there.
+    shared.log.prepare_buffers(PREPARED_BUFFER_BYTES);
     loop {
         {
             let mut st = signal.state.lock();
