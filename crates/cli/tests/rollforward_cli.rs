@@ -202,9 +202,9 @@ fn endtrans_oplock_and_opunlock() {
 fn retry_after_a_roll_forward_killed_part_way() {
     let s = Scratch::new();
     let (src, standby) = source_and_standby(&s);
-    // Twenty transactions of 300 inserts each: a file long enough to interrupt.
+    // Forty transactions of 300 inserts each: a file long enough to interrupt.
     let mut script = String::new();
-    for t in 0..20 {
+    for t in 0..40 {
         script.push_str("begin\n");
         for i in 0..300 {
             script.push_str(&format!(
@@ -241,9 +241,9 @@ fn retry_after_a_roll_forward_killed_part_way() {
             "the roll forward ended before it could be interrupted"
         );
         assert!(Instant::now() < deadline, "roll forward never started");
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(1));
     }
-    std::thread::sleep(Duration::from_millis(20));
+    // At once: the whole file may take only tens of milliseconds.
     child.kill().unwrap();
     child.wait().unwrap();
     let mb = engine::describe(&storage, &db).unwrap().master;
