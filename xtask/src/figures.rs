@@ -192,9 +192,9 @@ pub(crate) fn roll_forward(cargo: &str) -> Result<(), String> {
         rows.push((2 * RF_TXNS, measured));
     }
     println!(
-        "| AI file | transactions | notes | MB | seconds | notes/s | MB/s | transactions/s | peak RSS MiB |"
+        "| AI file | transactions | notes | MB | seconds | notes/s | MB/s | transactions/s | applying s | transactions/s applying | peak RSS MiB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, (_, m)) in rows.iter().enumerate() {
         println!("| {} | {} |", i + 1, m.row());
     }
@@ -278,6 +278,9 @@ struct Measured {
     txns: u64,
     bytes: u64,
     wall: Duration,
+    /// The time the files' notes were being applied (their lines' "notes applied in"), what
+    /// PostgreSQL's "redo done ... elapsed" measures of its own replay.
+    applying: Duration,
     peak_rss_kib: u64,
 }
 
@@ -288,7 +291,7 @@ impl Measured {
 
     fn row(&self) -> String {
         format!(
-            "{} | {} | {:.0} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1}",
+            "{} | {} | {:.0} | {:.2} | {:.0} | {:.1} | {:.0} | {:.2} | {:.0} | {:.1}",
             self.txns,
             self.notes,
             self.bytes as f64 / 1e6,
@@ -296,6 +299,8 @@ impl Measured {
             self.rate(self.notes as f64),
             self.rate(self.bytes as f64 / 1e6),
             self.rate(self.txns as f64),
+            self.applying.as_secs_f64(),
+            self.txns as f64 / self.applying.as_secs_f64().max(1e-9),
             self.peak_rss_kib as f64 / 1024.0
         )
     }
@@ -306,7 +311,7 @@ impl std::fmt::Display for Measured {
         write!(
             f,
             "{} notes, {} transactions, {} bytes in {:.2} s: {:.0} notes/s, {:.1} MB/s, \
-             {:.0} transactions/s, peak RSS {:.1} MiB",
+             {:.0} transactions/s (notes applied in {:.2} s), peak RSS {:.1} MiB",
             self.notes,
             self.txns,
             self.bytes,
@@ -314,6 +319,7 @@ impl std::fmt::Display for Measured {
             self.rate(self.notes as f64),
             self.rate(self.bytes as f64 / 1e6),
             self.rate(self.txns as f64),
+            self.applying.as_secs_f64(),
             self.peak_rss_kib as f64 / 1024.0
         )
     }
@@ -384,7 +390,12 @@ fn measure_roll_forward(bin: &Path, dir: &Path, files: &[String]) -> Result<Meas
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(polled_kib);
+    let mut applying = Duration::ZERO;
+    for line in text.lines().filter(|l| l.ends_with("(91061)")) {
+        applying += seconds_after(line, "notes applied in ")?;
+    }
     Ok(Measured {
+        applying,
         notes: number_before(summary, " notes read")?,
         txns: number_before(summary, " transactions committed")?,
         bytes: number_before(summary, " bytes in")?,
@@ -399,6 +410,23 @@ fn vm_hwm_kib(status_file: &str) -> Option<u64> {
     let status = std::fs::read_to_string(status_file).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The seconds (a decimal number) just after `phrase` in `text`.
+fn seconds_after(text: &str, phrase: &str) -> Result<Duration, String> {
+    let at = text
+        .find(phrase)
+        .ok_or_else(|| format!("no `{phrase}` in `{text}`"))?
+        + phrase.len();
+    let number: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("no seconds after `{phrase}` in `{text}`"))
 }
 
 /// The integer just before `phrase` in `text`.

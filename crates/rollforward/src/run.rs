@@ -367,6 +367,7 @@ impl Run<'_> {
                 self.progress(&file.path, counts, reader.offset(), pass.bytes);
             }
         }
+        fs.applying = began.elapsed();
         let end_offset = reader.offset();
         let survey = reader.survey();
         drop(reader);

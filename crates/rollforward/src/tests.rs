@@ -35,3 +35,24 @@ fn comments_and_blanks_are_skipped() {
         vec![PathBuf::from("/arch/db.a1"), PathBuf::from("/lists/rel.a2")]
     );
 }
+
+#[test]
+fn a_file_line_gives_its_time_and_the_time_its_notes_took() {
+    let line = crate::FileSummary {
+        path: PathBuf::from("/ai/db.a1"),
+        ai_seq: masterblock::AiSeq(3),
+        closed: true,
+        notes_read: 10,
+        notes_applied: 9,
+        elapsed: std::time::Duration::from_millis(1250),
+        applying: std::time::Duration::from_millis(1000),
+        ..crate::FileSummary::default()
+    }
+    .to_string();
+    assert_eq!(
+        line,
+        "After-image file /ai/db.a1 (number 3, full): 10 notes read, 9 applied, 0 skipped \
+         (already in the database), 0 transactions committed, 0 rolled back, in 1.250 s \
+         (notes applied in 1.000 s)"
+    );
+}
