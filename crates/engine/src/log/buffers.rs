@@ -10,7 +10,7 @@ use super::LogManager;
 impl LogManager {
     /// Gives the log's two buffers room for `bytes` each, every page of it touched, so that
     /// appends neither grow them nor take the page faults of first use: what roll forward's
-    /// log writer does before its first write, while the apply loop starts appending. A buffer
+    /// log writer does after its first write, while the apply loop goes on appending. A buffer
     /// already that large, and the spare while a flush holds it, are left as they are.
     pub(crate) fn prepare_buffers(&self, bytes: usize) {
         let spare = touched(bytes);

@@ -93,15 +93,14 @@ impl Drop for LogWriter {
 /// they need.
 pub(super) const SYNC_EVERY_BYTES: u64 = 32 << 20;
 
-/// Bytes each of the log's two buffers is given ahead of use: room for the flush threshold's
-/// worth of notes and the slack the apply loop allows the writer, so they never grow.
+/// Bytes each of the log's two buffers is given ahead of use, once a first flush shows the
+/// run is large: room for the flush threshold's worth of notes and the slack the apply loop
+/// allows the writer, so they never grow.
 const PREPARED_BUFFER_BYTES: usize = 3 * crate::log::MAX_BUFFERED_BYTES;
 
 fn run(signal: &Signal, shared: &Shared, sync_bytes: u64) {
     let mut synced_at = shared.log.bytes_in_generation();
-    // Before the first request (a few MiB of notes away): the apply loop then appends into
-    // memory already there.
-    shared.log.prepare_buffers(PREPARED_BUFFER_BYTES);
+    let mut prepared = false;
     loop {
         {
             let mut st = signal.state.lock();
@@ -124,8 +123,16 @@ fn run(signal: &Signal, shared: &Shared, sync_bytes: u64) {
         if written && upto - synced_at >= sync_bytes && shared.log.sync_written().is_ok() {
             synced_at = upto;
         }
-        let mut st = signal.state.lock();
-        st.busy = false;
-        signal.changed.notify_all();
+        {
+            let mut st = signal.state.lock();
+            st.busy = false;
+            signal.changed.notify_all();
+        }
+        if !prepared {
+            // After the first flush (a run of a few MiB of notes at least, not a small file),
+            // so the apply loop appends into memory already there from then on.
+            prepared = true;
+            shared.log.prepare_buffers(PREPARED_BUFFER_BYTES);
+        }
     }
 }
