@@ -147,6 +147,17 @@ impl VerifiedStream {
             }
             Err(_) => Source::Inline(Some(Box::new(thread.reader))),
         };
+        VerifiedStream::with_source(source, start_offset)
+    }
+
+    /// The stream [`VerifiedStream::start`] falls back to when no thread can be started: read
+    /// by the caller's thread as it asks for notes.
+    #[cfg(test)]
+    pub(crate) fn inline(reader: StreamReader, start_offset: u64) -> VerifiedStream {
+        VerifiedStream::with_source(Source::Inline(Some(Box::new(reader))), start_offset)
+    }
+
+    fn with_source(source: Source, start_offset: u64) -> VerifiedStream {
         VerifiedStream {
             source,
             current: NoteBatch::default(),

@@ -1,6 +1,7 @@
 //! The verified stream hands out exactly what a [`NoteReader`] of the same region gives, across
 //! batch boundaries, up to the same end, and stops cleanly when dropped part way; a checking
-//! stream gives every note of the extent and the survey, or fails as the survey does.
+//! stream gives every note of the extent and the survey, or fails as the survey does; read by
+//! the caller's thread (no thread could start), it gives the same.
 
 use std::path::Path;
 
@@ -273,4 +274,41 @@ fn a_file_after_the_target_is_refused_before_its_first_note() {
         .map(|n| n.is_some())
         .unwrap_err();
     assert_eq!(err.to_string(), refused.to_string());
+}
+
+#[test]
+fn read_by_the_callers_thread_a_stream_gives_the_same() {
+    let (file, bytes) = file_of(3000);
+    let end = bytes.len() as u64;
+    let expected = read_all(reader(&file, end));
+    assert_eq!(
+        stream_all(VerifiedStream::inline(region(&file, end), 0)),
+        expected
+    );
+
+    let (ai, starts) = full_extent(5, 600);
+    let surveyed = survey(&ai, NoteSeq(5), None).unwrap();
+    let reader = ai.checking_reader(NoteSeq(5)).unwrap();
+    let mut stream = VerifiedStream::inline(reader, aiextent::AI_HEADER_REGION_BYTES);
+    let mut count = 0;
+    while stream.next().unwrap().is_some() {
+        count += 1;
+    }
+    assert_eq!(count, 1 + 600 * 3);
+    assert_eq!(stream.offset(), surveyed.end_offset);
+    assert_eq!(stream.survey(), Some(surveyed));
+
+    // A damaged file: the survey's own error after the same notes, then nothing.
+    let at = starts[400] + 12;
+    let mut b = [0u8; 1];
+    ai.extent.file().read_at(&mut b, at).unwrap();
+    ai.extent.file().write_at(&[b[0] ^ 0x40], at).unwrap();
+    let refused = survey(&ai, NoteSeq(5), None).unwrap_err();
+    let reader = ai.checking_reader(NoteSeq(5)).unwrap();
+    let mut stream = VerifiedStream::inline(reader, aiextent::AI_HEADER_REGION_BYTES);
+    let (seen, err) = notes_before_error(&mut stream);
+    assert_eq!(seen, 1 + 400 * 3);
+    assert_eq!(err.to_string(), refused.to_string());
+    assert!(stream.next().unwrap().is_none());
+    assert_eq!(stream.survey(), None);
 }
