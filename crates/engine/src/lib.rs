@@ -43,6 +43,7 @@ mod online_backup;
 mod open;
 mod path;
 mod pool;
+mod prefault;
 mod quiet;
 mod recovery;
 mod replay;

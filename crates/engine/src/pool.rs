@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::extent::DataFiles;
 use crate::fasthash::IntMap;
 use crate::log::LogManager;
+use crate::prefault::touched_zeros;
 
 /// Bytes one write of adjacent dirty blocks covers at most.
 const RUN_BYTES: usize = 1 << 20;
@@ -165,7 +166,7 @@ impl Pool {
             let pinned = self.pin_frame(i);
             let mut data = pinned.write();
             if data.buf.len() != self.block_size {
-                data.buf = touched_buffer(self.block_size);
+                data.buf = touched_zeros(self.block_size);
             }
         }
     }
@@ -200,7 +201,7 @@ impl Pool {
                     table.map.remove(&(a.0, b.0));
                 }
                 if data.buf.len() != self.block_size {
-                    data.buf = touched_buffer(self.block_size);
+                    data.buf = touched_zeros(self.block_size);
                 }
                 if let Err(e) = load(&mut data, area, block, files, fetch) {
                     table.free.push(i);
@@ -375,17 +376,6 @@ impl Pool {
             data.dirty = false;
         }
     }
-}
-
-/// A zeroed buffer of `len` bytes whose every page has been written, so its first use takes
-/// no page fault (a zeroed allocation may be pages the system has not yet given).
-fn touched_buffer(len: usize) -> Box<[u8]> {
-    let mut buf = vec![0u8; len].into_boxed_slice();
-    for page in buf.chunks_mut(4096) {
-        // Through `black_box`, so the store of a zero known to be there is not left out.
-        std::hint::black_box(page)[0] = 0;
-    }
-    buf
 }
 
 fn load(

@@ -3,9 +3,8 @@
 //! Invariant: a buffer is only replaced by a larger one holding the same bytes (the spare holds
 //! none outside a flush, which owns it meanwhile and is left alone).
 
-use std::mem::MaybeUninit;
-
 use super::LogManager;
+use crate::prefault::touched_vec;
 
 impl LogManager {
     /// Gives the log's two buffers room for `bytes` each, every page of it touched, so that
@@ -13,7 +12,7 @@ impl LogManager {
     /// log writer does after its first write, while the apply loop goes on appending. A buffer
     /// already that large, and the spare while a flush holds it, are left as they are.
     pub(crate) fn prepare_buffers(&self, bytes: usize) {
-        let spare = touched(bytes);
+        let spare = touched_vec(bytes);
         {
             let mut st = self.state.lock();
             if !st.flushing && st.spare.capacity() < bytes {
@@ -24,20 +23,11 @@ impl LogManager {
                 st.spare = spare;
             }
         }
-        let mut buf = touched(bytes);
+        let mut buf = touched_vec(bytes);
         let mut st = self.state.lock();
         if st.buf.capacity() < bytes {
             buf.extend_from_slice(&st.buf);
             st.buf = buf;
         }
     }
-}
-
-/// An empty vector with room for `bytes`, each page of which has been written.
-fn touched(bytes: usize) -> Vec<u8> {
-    let mut v: Vec<u8> = Vec::with_capacity(bytes);
-    for page in v.spare_capacity_mut().chunks_mut(4096) {
-        page[0] = MaybeUninit::new(0);
-    }
-    v
 }
