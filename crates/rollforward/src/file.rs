@@ -159,15 +159,7 @@ fn prefetch_head(file: &dyn StorageFile) {
         .len()
         .unwrap_or(0)
         .min(AI_HEADER_REGION_BYTES + HEAD_PREFETCH_BYTES);
-    let mut at = AI_HEADER_REGION_BYTES;
-    while at < end {
-        // Steps no larger than the read-ahead window Linux reads per hint.
-        let step = (128 << 10).min(end - at);
-        if !file.prefetch(at, step) {
-            return;
-        }
-        at += step;
-    }
+    storage::prefetch_range(file, AI_HEADER_REGION_BYTES, end, || true);
 }
 
 /// True if `stop` falls at this note: a transaction end at or after the endtime, or the first

@@ -93,6 +93,31 @@ pub trait Storage: Send + Sync {
 /// A shared handle to a file system.
 pub type StorageRef = Arc<dyn Storage>;
 
+/// Bytes of one [`StorageFile::prefetch`] hint of [`prefetch_range`]: Linux reads at most the
+/// device's read-ahead window per hint (128 KiB unless raised), so a larger step would leave
+/// the rest of each step unread.
+pub const PREFETCH_STEP_BYTES: u64 = 128 << 10;
+
+/// Hints `[from, to)` of `file` (see [`StorageFile::prefetch`]) in steps of
+/// [`PREFETCH_STEP_BYTES`], in order, asking `go_on` before each; stops at the first hint not
+/// taken. Returns false if the file takes no hints.
+pub fn prefetch_range(
+    file: &dyn StorageFile,
+    from: u64,
+    to: u64,
+    go_on: impl Fn() -> bool,
+) -> bool {
+    let mut at = from;
+    while at < to && go_on() {
+        let step = PREFETCH_STEP_BYTES.min(to - at);
+        if !file.prefetch(at, step) {
+            return false;
+        }
+        at += step;
+    }
+    true
+}
+
 /// Reads the whole file at `path`.
 pub fn read_all(storage: &dyn Storage, path: &Path) -> io::Result<Vec<u8>> {
     let file = storage.open(path, OpenMode::Read)?;

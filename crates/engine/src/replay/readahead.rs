@@ -40,11 +40,6 @@ pub(super) struct ReadAheadConfig {
     pub block_size: usize,
 }
 
-/// Bytes of one hint when the extents are hinted whole: Linux reads at most the device's
-/// read-ahead window per hint (128 KiB unless raised), so a larger step would leave the rest
-/// of each step unread.
-const WHOLE_STEP_BYTES: u64 = 128 << 10;
-
 /// The reader threads of a read-ahead over files that take no hints (none when they do).
 pub(super) struct ReadAhead {
     stop: Arc<AtomicBool>,
@@ -60,7 +55,7 @@ pub(super) struct Warm {
 }
 
 impl Warm {
-    /// Starts hinting every extent of `map` whole, in [`WHOLE_STEP_BYTES`] steps, if they all
+    /// Starts hinting every extent of `map` whole ([`storage::prefetch_range`]), if they all
     /// take hints and hold at most `up_to_bytes` in all; `None` otherwise (or if no thread
     /// could start: the blocks are still hinted one by one as notes name them). The thread
     /// runs `first` before it gives the hints, and once they are given, `then` with the
@@ -86,12 +81,9 @@ impl Warm {
                 first();
                 for file in map.files() {
                     let Ok(len) = file.len() else { continue };
-                    let mut at = 0;
-                    while at < len && !thread_stop.load(Ordering::Relaxed) {
-                        let step = WHOLE_STEP_BYTES.min(len - at);
-                        file.prefetch(at, step);
-                        at += step;
-                    }
+                    storage::prefetch_range(file.as_ref(), 0, len, || {
+                        !thread_stop.load(Ordering::Relaxed)
+                    });
                 }
                 then(total, &thread_stop);
             })
