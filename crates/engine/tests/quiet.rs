@@ -141,8 +141,12 @@ fn a_copy_taken_at_a_quiet_point_is_a_consistent_baseline() {
         let n = (0..)
             .take_while(|&n| found.contains_key(&("a".into(), key(w, n))))
             .count();
+        // A commit is durable before its call returns: a writer whose last commit was made
+        // durable by another's group commit just before the quiet point may not have run since
+        // to count it (on a loaded machine, for longer than the quiet point lasted). Writers
+        // are held while quiet, so that is one commit at most.
         assert!(
-            *lo <= n && n <= *hi,
+            *lo <= n && n <= *hi + 1,
             "writer {w}: {n} commits in the copy, acknowledged {lo} before the quiet point and {hi} before its end"
         );
         for n in 0..n {
