@@ -100,22 +100,16 @@ pub const PREFETCH_STEP_BYTES: u64 = 128 << 10;
 
 /// Hints `[from, to)` of `file` (see [`StorageFile::prefetch`]) in steps of
 /// [`PREFETCH_STEP_BYTES`], in order, asking `go_on` before each; stops at the first hint not
-/// taken. Returns false if the file takes no hints.
-pub fn prefetch_range(
-    file: &dyn StorageFile,
-    from: u64,
-    to: u64,
-    go_on: impl Fn() -> bool,
-) -> bool {
+/// taken (a file that takes no hints is asked once).
+pub fn prefetch_range(file: &dyn StorageFile, from: u64, to: u64, go_on: impl Fn() -> bool) {
     let mut at = from;
     while at < to && go_on() {
         let step = PREFETCH_STEP_BYTES.min(to - at);
         if !file.prefetch(at, step) {
-            return false;
+            return;
         }
         at += step;
     }
-    true
 }
 
 /// Reads the whole file at `path`.
